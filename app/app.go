@@ -1,0 +1,296 @@
+// Package app builds the whole service from a Config: it opens the stores,
+// applies migrations, builds the services and the router, runs the background
+// workers and shuts everything down in order. main and the tests use it the
+// same way, so tests exercise the real wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/golden-architecture/control-plane/config"
+	"github.com/golden-architecture/control-plane/handlers"
+	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/services/database"
+	"github.com/golden-architecture/control-plane/services/health"
+	"github.com/golden-architecture/control-plane/services/natsbus"
+)
+
+// Name is the service name shown by GET / and the Swagger UI.
+const Name = "golden-architecture-control-plane"
+
+// BuildInfo identifies the binary; main sets it from -ldflags.
+type BuildInfo struct {
+	Version string
+	Commit  string
+}
+
+// App is one running service instance.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	build    BuildInfo
+	db       *database.DB
+	redis    *redis.Client
+	bus      *natsbus.Bus
+	registry *prometheus.Registry
+	migrator *migrations.Runner
+	router   *gin.Engine
+
+	// workers run in the background from Start until the context ends.
+	workers []func(ctx context.Context)
+	wg      sync.WaitGroup
+
+	migrated bool
+	mu       sync.Mutex
+}
+
+// New opens every store, applies or verifies migrations and builds the router.
+// On error everything opened so far is closed.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, build BuildInfo) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log, build: build, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := a.openStores(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.migrate(ctx); err != nil {
+		return nil, err
+	}
+	a.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo(build),
+	)
+	deps, err := a.buildServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	router, err := handlers.NewRouter(deps)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	a.router = router
+	return a, nil
+}
+
+func (a *App) openStores(ctx context.Context) error {
+	db, err := database.Open(ctx, database.Options{
+		URL: a.cfg.DatabaseURL, SQLitePath: a.cfg.SQLitePath, MinConns: a.cfg.DBMinConns, MaxConns: a.cfg.DBMaxConns,
+	})
+	if err != nil {
+		return err
+	}
+	a.db = db
+	a.log.Info("database", slog.String("mode", mode(a.cfg.DatabaseURL)), slog.String("dialect", string(db.Dialect)), slog.String("location", db.Location))
+
+	if a.cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(a.cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		opts.DialTimeout = 2 * time.Second
+		a.redis = redis.NewClient(opts)
+		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := a.redis.Ping(pingCtx).Err(); err != nil {
+			a.log.Warn("redis is not answering at start; continuing, /health reports it", slog.Any("error", err))
+		}
+		a.log.Info("redis", slog.String("mode", "external"), slog.String("addr", opts.Addr), slog.Int("db", opts.DB))
+	} else {
+		a.log.Info("redis", slog.String("mode", "embedded"), slog.String("store", "in-process memory (single instance)"))
+	}
+
+	bus, err := natsbus.Open(ctx, natsbus.Options{
+		URL: a.cfg.NATSURL, DataDir: a.cfg.DataDir, EmbeddedPort: a.cfg.EmbeddedNATSPort, Name: Name + "/" + a.cfg.InstanceID,
+	})
+	if err != nil {
+		return err
+	}
+	a.bus = bus
+	a.log.Info("nats", slog.String("mode", mode(a.cfg.NATSURL)), slog.String("location", bus.Location))
+	return nil
+}
+
+func (a *App) migrate(ctx context.Context) error {
+	sqlDB, err := a.db.DB.DB()
+	if err != nil {
+		return err
+	}
+	a.migrator = migrations.New(sqlDB, a.db.Dialect, migrations.WithLogger(a.log))
+	if !a.cfg.MigrateOnStart {
+		if err := a.migrator.Verify(ctx); err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		pending, err := a.migrator.Pending(ctx)
+		if err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		a.log.Info("migrations not applied at start (MIGRATE_ON_START=false)", slog.Int("pending", pending))
+		return nil
+	}
+	applied, err := a.migrator.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	a.log.Info("migrations up to date", slog.Int("applied_now", len(applied)))
+	return nil
+}
+
+// Handler is the HTTP handler of the service.
+func (a *App) Handler() http.Handler { return a.router }
+
+// Registry is the Prometheus registry of this instance.
+func (a *App) Registry() *prometheus.Registry { return a.registry }
+
+// DB is the database handle (tests inspect stored state through it).
+func (a *App) DB() *database.DB { return a.db }
+
+// Bus is the NATS connection.
+func (a *App) Bus() *natsbus.Bus { return a.bus }
+
+// Start runs the background workers until ctx ends.
+func (a *App) Start(ctx context.Context) {
+	for _, w := range a.workers {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			w(ctx)
+		}()
+	}
+}
+
+// Serve answers HTTP on ln until ctx ends, then stops accepting, lets in-flight
+// requests finish within SHUTDOWN_TIMEOUT and returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.router,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close waits for the background workers, then closes NATS, Redis and the
+// database, in that order.
+func (a *App) Close() {
+	a.wg.Wait()
+	if a.bus != nil {
+		a.bus.Close()
+	}
+	if a.redis != nil {
+		if err := a.redis.Close(); err != nil {
+			a.log.Warn("closing redis", slog.Any("error", err))
+		}
+	}
+	if a.db != nil {
+		if err := a.db.Close(); err != nil {
+			a.log.Warn("closing database", slog.Any("error", err))
+		}
+	}
+}
+
+// Ready implements handlers.ReadinessChecker: the database answers and no
+// migration is pending.
+func (a *App) Ready(ctx context.Context) (map[string]string, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "migrations": "ok"}
+	ok := true
+	if err := a.db.Ping(ctx); err != nil {
+		checks["database"] = "down"
+		ok = false
+	}
+	a.mu.Lock()
+	migrated := a.migrated
+	a.mu.Unlock()
+	if !migrated && ok {
+		pending, err := a.migrator.Pending(ctx)
+		switch {
+		case err != nil:
+			checks["migrations"] = "unknown"
+			ok = false
+		case pending > 0:
+			checks["migrations"] = fmt.Sprintf("%d pending", pending)
+			ok = false
+		default:
+			a.mu.Lock()
+			a.migrated = true
+			a.mu.Unlock()
+		}
+	}
+	return checks, ok
+}
+
+func (a *App) healthChecker() *health.Checker {
+	probes := []health.Probe{{
+		Name: "database", Mode: mode(a.cfg.DatabaseURL), Required: true, Ping: a.db.Ping,
+	}, {
+		Name: "nats", Mode: mode(a.cfg.NATSURL), Required: true, Ping: a.bus.Ping,
+	}}
+	redisProbe := health.Probe{Name: "redis", Mode: "embedded", Ping: func(context.Context) error { return nil }}
+	if a.redis != nil {
+		redisProbe = health.Probe{Name: "redis", Mode: "external", Required: true,
+			Ping: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }}
+	}
+	probes = append(probes, redisProbe)
+	return health.NewChecker(a.build.Version, 2*time.Second, probes...)
+}
+
+func (a *App) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry})
+}
+
+func mode(url string) string {
+	if url == "" {
+		return "embedded"
+	}
+	return "external"
+}
+
+func buildInfo(b BuildInfo) prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "build_info", Help: "Version and commit of the running binary.",
+	}, []string{"version", "commit"})
+	g.WithLabelValues(b.Version, b.Commit).Set(1)
+	return g
+}
+
+var _ handlers.ReadinessChecker = (*App)(nil)
+var _ = middleware.RouteUnmatched

@@ -1,0 +1,28 @@
+package app
+
+import (
+	"context"
+
+	"github.com/golden-architecture/control-plane/handlers"
+	"github.com/golden-architecture/control-plane/middleware"
+)
+
+// buildServices builds every service and the router's dependencies. Each
+// capability adds its service here and its handler to Resources.
+func (a *App) buildServices(ctx context.Context) (handlers.Deps, error) {
+	deps := handlers.Deps{
+		Log:            a.log,
+		Version:        a.build.Version,
+		MaxBodyBytes:   a.cfg.MaxBodyBytes,
+		CORSOrigins:    a.cfg.CORSAllowOrigins,
+		TrustedProxies: a.cfg.TrustedProxies,
+		HTTPMetrics:    middleware.NewHTTPMetrics(a.registry),
+		Metrics:        a.metricsHandler(),
+		MetricsToken:   a.cfg.MetricsBearerToken,
+		Health: &handlers.Health{
+			Checker: a.healthChecker(), Readiness: a, Name: Name, Version: a.build.Version,
+		},
+	}
+	_ = ctx
+	return deps, nil
+}

@@ -1,0 +1,181 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/binding"
+	"github.com/go-playground/validator/v10"
+
+	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// bindJSON decodes the body into dst and validates its `binding` tags. On
+// failure it attaches the error for the renderer and returns false:
+// malformed JSON → 400, a wrong type or failed rule → 422 naming the field,
+// a body over the limit → 413.
+func bindJSON(c *gin.Context, dst any) bool {
+	if err := decodeJSON(c.Request.Body, dst); err != nil {
+		_ = c.Error(err)
+		return false
+	}
+	if err := validate(dst); err != nil {
+		_ = c.Error(err)
+		return false
+	}
+	return true
+}
+
+// bindQuery binds query parameters (`form` tags) and validates them.
+func bindQuery(c *gin.Context, dst any) bool {
+	if err := c.ShouldBindQuery(dst); err != nil {
+		_ = c.Error(bindingError(err))
+		return false
+	}
+	return true
+}
+
+func decodeJSON(body io.Reader, dst any) error {
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		if err == nil || !isJSONSyntax(err) {
+			return errs.New(errs.CodeInvalidRequest, "request body must hold a single JSON value")
+		}
+		return jsonError(err)
+	}
+	return nil
+}
+
+func isJSONSyntax(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func jsonError(err error) error {
+	var (
+		maxErr  *http.MaxBytesError
+		typeErr *json.UnmarshalTypeError
+		synErr  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return middleware.TooLarge(maxErr.Limit)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return errs.New(errs.CodeInvalidRequest, "request body must be a JSON object")
+		}
+		return errs.Validation(errs.FieldError{Field: field, Message: typeMessage(typeErr)})
+	case errors.As(err, &synErr):
+		return errs.Newf(errs.CodeInvalidRequest, "malformed JSON at byte %d: %s", synErr.Offset, synErr.Error())
+	case errors.Is(err, io.EOF):
+		return errs.New(errs.CodeInvalidRequest, "request body is empty; a JSON object is expected")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errs.New(errs.CodeInvalidRequest, "malformed JSON: unexpected end of body")
+	}
+	return errs.Wrap(errs.CodeInvalidRequest, "request body is not valid JSON", err)
+}
+
+func typeMessage(e *json.UnmarshalTypeError) string {
+	switch e.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if e.Value == "number" || strings.HasPrefix(e.Value, "number ") {
+			return "must be a whole number within range"
+		}
+		return "must be an integer, not " + e.Value
+	case reflect.String:
+		return "must be a string, not " + e.Value
+	case reflect.Bool:
+		return "must be a boolean, not " + e.Value
+	}
+	return fmt.Sprintf("must be %s, not %s", e.Type.Kind(), e.Value)
+}
+
+func validate(dst any) error {
+	if binding.Validator == nil {
+		return nil
+	}
+	if err := binding.Validator.ValidateStruct(dst); err != nil {
+		return bindingError(err)
+	}
+	return nil
+}
+
+// bindingError turns validator errors into 422 with one entry per field.
+func bindingError(err error) error {
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		var e *errs.Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return errs.Validation(errs.FieldError{Field: "query", Message: err.Error()})
+	}
+	fields := make([]errs.FieldError, 0, len(verrs))
+	for _, fe := range verrs {
+		fields = append(fields, errs.FieldError{Field: fieldPath(fe), Message: ruleMessage(fe)})
+	}
+	return errs.Validation(fields...)
+}
+
+func fieldPath(fe validator.FieldError) string {
+	ns := fe.Namespace()
+	if _, rest, ok := strings.Cut(ns, "."); ok {
+		return rest
+	}
+	return fe.Field()
+}
+
+func ruleMessage(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "min":
+		if fe.Kind() == reflect.String {
+			return "must be at least " + fe.Param() + " characters"
+		}
+		return "must be at least " + fe.Param()
+	case "max":
+		if fe.Kind() == reflect.String {
+			return "must be at most " + fe.Param() + " characters"
+		}
+		return "must be at most " + fe.Param()
+	case "oneof":
+		return "must be one of: " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	case "printascii":
+		return "must contain printable ASCII characters only"
+	case "uuid", "uuid4":
+		return "must be a UUID"
+	case "rfc3339":
+		return "must be an RFC 3339 timestamp"
+	}
+	return "failed rule " + fe.Tag()
+}
+
+// useJSONFieldNames makes validator report fields by their json (or form) name.
+func useJSONFieldNames() {
+	v, ok := binding.Validator.Engine().(*validator.Validate)
+	if !ok {
+		return
+	}
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		for _, tag := range []string{"json", "form", "uri"} {
+			name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
+			if name != "" && name != "-" {
+				return name
+			}
+		}
+		return f.Name
+	})
+}

@@ -1,0 +1,125 @@
+// Package handlers is the HTTP surface: Gin handlers with their swag
+// annotations, request and response types, and the route table. Handlers bind
+// and validate input, call one service method, and either write the answer or
+// attach the error for the one error renderer.
+package handlers
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	swaggerFiles "github.com/swaggo/files"
+	ginSwagger "github.com/swaggo/gin-swagger"
+
+	"github.com/golden-architecture/control-plane/docs"
+	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// RouteLimiter supplies the rate-limit middleware: Global limits every /api/v1
+// request by role (or IP when anonymous); Scope adds a per-route limit such as
+// "login" or "health".
+type RouteLimiter interface {
+	Global() gin.HandlerFunc
+	Scope(name string) gin.HandlerFunc
+}
+
+// Resource is one group of /api/v1 routes.
+type Resource interface {
+	Register(api *gin.RouterGroup, limits RouteLimiter)
+}
+
+// Deps is everything the router needs, built by the app package.
+type Deps struct {
+	Log            *slog.Logger
+	Version        string
+	MaxBodyBytes   int64
+	CORSOrigins    []string
+	TrustedProxies []string
+	HTTPMetrics    *middleware.HTTPMetrics
+	Metrics        http.Handler
+	MetricsToken   string
+	Verifier       middleware.TokenVerifier
+	Limits         RouteLimiter
+	Health         *Health
+	// Root registers routes outside /api/v1 (e.g. the JWKS document).
+	Root []func(r *gin.Engine)
+	// Resources register their routes under /api/v1.
+	Resources []Resource
+}
+
+// NewRouter builds the Gin engine with the fixed middleware order of STYLE §7.
+func NewRouter(d Deps) (*gin.Engine, error) {
+	useJSONFieldNames()
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.RemoveExtraSlash = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, err
+	}
+	limits := d.Limits
+	if limits == nil {
+		limits = NoLimits{}
+	}
+	r.Use(
+		middleware.RequestID(),
+		middleware.AccessLog(d.Log),
+		d.HTTPMetrics.Handler(),
+		middleware.Recovery(d.Log),
+		middleware.Errors(d.Log),
+		middleware.BodyLimit(d.MaxBodyBytes),
+		middleware.CORS(d.CORSOrigins),
+		middleware.Identify(d.Verifier),
+	)
+	r.NoRoute(middleware.NotFound)
+	r.NoMethod(middleware.MethodNotAllowed)
+
+	r.GET("/", d.Health.Root)
+	r.GET("/health", limits.Scope("health"), d.Health.Check)
+	r.GET("/health/live", d.Health.Live)
+	r.GET("/health/ready", d.Health.Ready)
+	r.GET("/metrics", metricsAuth(d.MetricsToken), gin.WrapH(d.Metrics))
+
+	docs.SwaggerInfo.Version = d.Version
+	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
+	r.GET("/docs/*any", ginSwagger.WrapHandler(swaggerFiles.Handler,
+		ginSwagger.PersistAuthorization(true),
+		ginSwagger.DocExpansion("list"),
+		ginSwagger.DefaultModelsExpandDepth(1)))
+
+	for _, register := range d.Root {
+		register(r)
+	}
+	api := r.Group("/api/v1", limits.Global())
+	for _, res := range d.Resources {
+		res.Register(api, limits)
+	}
+	return r, nil
+}
+
+// metricsAuth requires the bearer token when METRICS_BEARER_TOKEN is set.
+func metricsAuth(token string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if token == "" {
+			return
+		}
+		got, _ := middleware.BearerToken(c)
+		if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="metrics"`)
+			_ = c.Error(errs.New(errs.CodeUnauthorized, "the metrics bearer token is missing or wrong"))
+			c.Abort()
+		}
+	}
+}
+
+// NoLimits is the RouteLimiter used when rate limiting is off.
+type NoLimits struct{}
+
+// Global implements RouteLimiter.
+func (NoLimits) Global() gin.HandlerFunc { return func(*gin.Context) {} }
+
+// Scope implements RouteLimiter.
+func (NoLimits) Scope(string) gin.HandlerFunc { return func(*gin.Context) {} }

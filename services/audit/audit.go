@@ -1,0 +1,76 @@
+// Package audit records who did what. An entry is written in the same database
+// transaction as the action it records, so an action without its entry (or an
+// entry without its action) cannot exist.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/golden-architecture/control-plane/models"
+)
+
+// Actor is the caller of an action, taken from the verified token and the
+// request by the handler.
+type Actor struct {
+	UserID    string
+	Username  string
+	Role      string
+	RequestID string
+	ClientIP  string
+}
+
+// Name is how the actor is recorded in ledgers ("username", or "anonymous").
+func (a Actor) Name() string {
+	if a.Username != "" {
+		return a.Username
+	}
+	return "anonymous"
+}
+
+// Entry is one audited action.
+type Entry struct {
+	Action       string
+	ResourceType string
+	ResourceID   string
+	Details      map[string]any
+}
+
+// Service writes and lists audit entries.
+type Service struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// New returns an audit service on db.
+func New(db *gorm.DB) *Service {
+	return &Service{db: db, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Record writes e by actor inside tx (the action's transaction). Pass the
+// service's own handle through Write when there is no transaction.
+func (s *Service) Record(ctx context.Context, tx *gorm.DB, actor Actor, e Entry) error {
+	row := models.AuditEntry{
+		UserID:       actor.UserID,
+		Role:         actor.Role,
+		Action:       e.Action,
+		ResourceType: e.ResourceType,
+		ResourceID:   e.ResourceID,
+		Details:      models.JSONMap(e.Details),
+		RequestID:    actor.RequestID,
+		ClientIP:     actor.ClientIP,
+		CreatedAt:    s.now(),
+	}
+	if err := tx.WithContext(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("write audit entry %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Write records an action that has no transaction of its own (a failed login).
+func (s *Service) Write(ctx context.Context, actor Actor, e Entry) error {
+	return s.Record(ctx, s.db, actor, e)
+}

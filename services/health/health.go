@@ -1,0 +1,81 @@
+// Package health measures the service's dependencies with real pings for GET
+// /health and decides readiness for GET /health/ready.
+package health
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Probe is one dependency.
+type Probe struct {
+	Name     string
+	Mode     string // "external" or "embedded"
+	Required bool   // a required component that is down makes /health 503
+	Ping     func(ctx context.Context) error
+}
+
+// Component is the measured state of one dependency.
+type Component struct {
+	Status    string  `json:"status" example:"up"`
+	Mode      string  `json:"mode" example:"external"`
+	LatencyMS float64 `json:"latency_ms" example:"0.42"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Report is the answer of GET /health.
+type Report struct {
+	Status     string               `json:"status" example:"ok"`
+	Version    string               `json:"version" example:"1.0.0"`
+	Components map[string]Component `json:"components"`
+}
+
+// Checker pings every probe concurrently with a timeout.
+type Checker struct {
+	probes  []Probe
+	version string
+	timeout time.Duration
+}
+
+// NewChecker returns a checker of probes.
+func NewChecker(version string, timeout time.Duration, probes ...Probe) *Checker {
+	return &Checker{probes: probes, version: version, timeout: timeout}
+}
+
+// Check pings every probe. ok is false when a required one is down.
+func (c *Checker) Check(ctx context.Context) (r Report, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	r = Report{Status: "ok", Version: c.version, Components: make(map[string]Component, len(c.probes))}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	ok = true
+	for _, p := range c.probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			err := p.Ping(ctx)
+			comp := Component{Status: "up", Mode: p.Mode, LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
+			if err != nil {
+				comp.Status, comp.Error = "down", err.Error()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			r.Components[p.Name] = comp
+			if err != nil {
+				if p.Required {
+					ok = false
+					r.Status = "unavailable"
+				} else if r.Status == "ok" {
+					r.Status = "degraded"
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return r, ok
+}
