@@ -1,0 +1,147 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Port", c.Port, 8000},
+		{"Host", c.Host, "0.0.0.0"},
+		{"DataDir", c.DataDir, "./data"},
+		{"SQLitePath", c.SQLitePath, filepath.Join("data", "control-plane.db")},
+		{"DBMinConns", c.DBMinConns, 2},
+		{"DBMaxConns", c.DBMaxConns, 10},
+		{"LoginMaxAttempts", c.LoginMaxAttempts, 5},
+		{"LoginLockoutTTL", c.LoginLockoutTTL, 900 * time.Second},
+		{"ShutdownTimeout", c.ShutdownTimeout, 15 * time.Second},
+		{"MigrateOnStart", c.MigrateOnStart, true},
+		{"MaxBodyBytes", c.MaxBodyBytes, int64(1 << 20)},
+		{"LogFormat", c.LogFormat, "json"},
+		{"JWTTTL", c.JWTTTL, time.Hour},
+		{"BcryptCost", c.BcryptCost, 12},
+		{"SeedDemoUsers", c.SeedDemoUsers, true},
+		{"Production", c.Production(), false},
+		{"RateLimits", c.RateLimits, RateLimits{Admin: "100-M", Operator: "50-M", Developer: "30-M", Observer: "20-M",
+			Anonymous: "5-M", Login: "5-M", BudgetRequest: "30-M", BreakerReset: "5-M", Health: "60-M"}},
+		{"BudgetDefaultLimit", c.BudgetDefaultLimit, int64(100000)},
+		{"DLQStream", c.DLQStream, "DLQ"},
+		{"BreakerFailureThreshold", c.BreakerFailureThreshold, 5},
+	}
+	for _, ch := range checks {
+		if diff := cmp.Diff(ch.want, ch.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", ch.name, diff)
+		}
+	}
+}
+
+func TestLoadProduction(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL":       "postgres://u:pw@db:5432/app",
+		"REDIS_URL":          "redis://:redispw@redis:6379/0",
+		"JWT_SECRET":         strings.Repeat("s", 32),
+		"CORS_ALLOW_ORIGINS": " https://a.example , https://b.example ,",
+		"SHUTDOWN_TIMEOUT":   "20",
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if !c.Production() || c.SeedDemoUsers {
+		t.Errorf("Production() = %v, SeedDemoUsers = %v; want true, false", c.Production(), c.SeedDemoUsers)
+	}
+	if diff := cmp.Diff([]string{"https://a.example", "https://b.example"}, c.CORSAllowOrigins); diff != "" {
+		t.Errorf("CORSAllowOrigins (-want +got):\n%s", diff)
+	}
+	if c.RateLimitStorageURI != c.RedisURL {
+		t.Errorf("RateLimitStorageURI = %q, want REDIS_URL", c.RateLimitStorageURI)
+	}
+	if c.ShutdownTimeout != 20*time.Second {
+		t.Errorf("ShutdownTimeout = %s, want bare seconds accepted", c.ShutdownTimeout)
+	}
+	red := c.Redacted()
+	for _, secret := range []string{"pw", "redispw", strings.Repeat("s", 32)} {
+		for k, v := range red {
+			if s, ok := v.(string); ok && strings.Contains(s, ":"+secret+"@") || v == secret {
+				t.Errorf("redacted %s leaks a secret: %v", k, v)
+			}
+		}
+	}
+	if red["jwt_secret_set"] != true || red["database_url"] != "postgres://u:xxxxx@db:5432/app" {
+		t.Errorf("redacted = %v", red)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"port not a number", map[string]string{"PORT": "eighty"}, "PORT"},
+		{"port out of range", map[string]string{"PORT": "70000"}, "PORT"},
+		{"bad duration", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"},
+		{"bad bool", map[string]string{"MIGRATE_ON_START": "maybe"}, "MIGRATE_ON_START"},
+		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"bad rate", map[string]string{"RATE_LIMIT_LOGIN": "5 per minute"}, "RATE_LIMIT_LOGIN"},
+		{"short jwt secret", map[string]string{"JWT_SECRET": "short"}, "JWT_SECRET"},
+		{"production without key", map[string]string{"DATABASE_URL": "postgres://db/app"}, "JWT_SECRET"},
+		{"cors star", map[string]string{"CORS_ALLOW_ORIGINS": "*"}, "CORS_ALLOW_ORIGINS"},
+		{"min above max", map[string]string{"DB_MIN_CONNS": "20", "DB_MAX_CONNS": "10"}, "DB_MIN_CONNS"},
+		{"admin without password", map[string]string{"ADMIN_USERNAME": "root"}, "ADMIN_PASSWORD"},
+		{"database url not a url", map[string]string{"DATABASE_URL": "localhost", "JWT_SECRET": strings.Repeat("x", 32)}, "DATABASE_URL"},
+		{"fail mode", map[string]string{"RATE_LIMIT_FAIL_MODE": "sometimes"}, "RATE_LIMIT_FAIL_MODE"},
+		{"dlq prefix wildcard", map[string]string{"DLQ_SUBJECT_PREFIX": "dlq.>"}, "DLQ_SUBJECT_PREFIX"},
+		{"both value and file", map[string]string{"JWT_SECRET": strings.Repeat("x", 32), "JWT_SECRET_FILE": "/x"}, "JWT_SECRET"},
+		{"missing secret file", map[string]string{"JWT_SECRET_FILE": "/nonexistent/secret"}, "JWT_SECRET_FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.env))
+			if err == nil {
+				t.Fatalf("Load(%v) = nil error, want one naming %s", tt.env, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want+":") {
+				t.Errorf("error %q does not name %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryBadVariable(t *testing.T) {
+	_, err := Load(env(map[string]string{"PORT": "x", "LOG_FORMAT": "xml"}))
+	if err == nil || !strings.Contains(err.Error(), "PORT") || !strings.Contains(err.Error(), "LOG_FORMAT") {
+		t.Fatalf("error = %v, want both PORT and LOG_FORMAT", err)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	want := strings.Repeat("f", 40)
+	if err := os.WriteFile(path, []byte(want+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(env(map[string]string{"JWT_SECRET_FILE": path}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.JWTSecret != want {
+		t.Errorf("JWTSecret = %q, want the file's content without the newline", c.JWTSecret)
+	}
+}

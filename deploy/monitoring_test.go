@@ -1,0 +1,184 @@
+package deploy
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestPrometheusScrapesTheAPI(t *testing.T) {
+	cfg := readYAML(t, "prometheus.yml")
+	if got := list(cfg["rule_files"]); !slices.Contains(got, any("alerts.yml")) {
+		t.Errorf("rule_files = %v, want it to contain alerts.yml", got)
+	}
+	var job any
+	for _, sc := range list(cfg["scrape_configs"]) {
+		if str(dig(sc, "job_name")) == "control-plane" {
+			job = sc
+		}
+	}
+	if job == nil {
+		t.Fatal(`no scrape config with job_name "control-plane"`)
+	}
+	if got := str(dig(job, "static_configs", 0, "targets", 0)); got != "api:8000" {
+		t.Errorf("target = %q, want %q (the compose service)", got, "api:8000")
+	}
+	if got := str(dig(job, "metrics_path")); got != "/metrics" {
+		t.Errorf("metrics_path = %q, want /metrics", got)
+	}
+}
+
+func TestAlertRules(t *testing.T) {
+	doc := readYAML(t, "alerts.yml")
+	rules := map[string]any{}
+	for _, g := range list(doc["groups"]) {
+		for _, r := range list(dig(g, "rules")) {
+			if name := str(dig(r, "alert")); name != "" {
+				rules[name] = r
+			}
+		}
+	}
+	tests := []struct {
+		alert  string
+		metric string // a metric the expression must use
+	}{
+		{"ControlPlaneHigh5xxRatio", `http_requests_total`},
+		{"ControlPlaneHighLatencyP99", `histogram_quantile(0.99`},
+		{"ControlPlaneHighLatencyP99", `http_request_duration_seconds_bucket`},
+		{"ControlPlaneLoginFailureBurst", `auth_logins_total`},
+		{"ControlPlaneCircuitBreakerOpen", `circuit_breaker_state`},
+		{"ControlPlaneDLQGrowing", `dlq_unresolved`},
+		{"ControlPlaneBudgetInsufficientBurst", `status="insufficient"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.alert+" uses "+tt.metric, func(t *testing.T) {
+			r, ok := rules[tt.alert]
+			if !ok {
+				t.Fatalf("alert %s missing from alerts.yml", tt.alert)
+			}
+			if expr := str(dig(r, "expr")); !strings.Contains(expr, tt.metric) {
+				t.Errorf("expr %q does not contain %q", expr, tt.metric)
+			}
+		})
+	}
+	for name, r := range rules {
+		t.Run(name+" is actionable", func(t *testing.T) {
+			for _, field := range [][]any{{"for"}, {"labels", "severity"}, {"annotations", "summary"}, {"annotations", "description"}} {
+				if str(dig(r, field...)) == "" {
+					t.Errorf("%v is empty", field)
+				}
+			}
+			if sev := str(dig(r, "labels", "severity")); sev != "warning" && sev != "critical" {
+				t.Errorf("severity = %q, want warning or critical", sev)
+			}
+		})
+	}
+}
+
+// dashboardPanels returns every panel of a dashboard, including those nested
+// in collapsed rows.
+func dashboardPanels(panels []any) []map[string]any {
+	var out []map[string]any
+	for _, p := range panels {
+		m, ok := p.(map[string]any)
+		if !ok {
+			continue
+		}
+		out = append(out, m)
+		out = append(out, dashboardPanels(list(m["panels"]))...)
+	}
+	return out
+}
+
+// readDashboard parses the Grafana dashboard JSON.
+func readDashboard(t *testing.T) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile("grafana/dashboards/control-plane.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash map[string]any
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("dashboard is not valid JSON: %v", err)
+	}
+	return dash
+}
+
+// dashboardExprs returns the PromQL expression of every panel target.
+func dashboardExprs(dash map[string]any) []string {
+	var exprs []string
+	for _, p := range dashboardPanels(list(dash["panels"])) {
+		for _, tg := range list(p["targets"]) {
+			if e := str(dig(tg, "expr")); e != "" {
+				exprs = append(exprs, e)
+			}
+		}
+	}
+	return exprs
+}
+
+func TestDashboard(t *testing.T) {
+	dash := readDashboard(t)
+	ds := readYAML(t, "grafana/provisioning/datasources/prometheus.yml")
+	uid := str(dig(ds, "datasources", 0, "uid"))
+	if uid == "" {
+		t.Fatal("provisioned datasource has no uid for the dashboard to refer to")
+	}
+	if got := str(dig(ds, "datasources", 0, "url")); got != "http://prometheus:9090" {
+		t.Errorf("datasource url = %q, want http://prometheus:9090", got)
+	}
+	if got := str(dash["schemaVersion"]); got != "39" {
+		t.Errorf("schemaVersion = %s, want 39", got)
+	}
+	if str(dash["uid"]) == "" || str(dash["title"]) == "" {
+		t.Error("dashboard needs a uid and a title")
+	}
+
+	exprs := strings.Join(dashboardExprs(dash), "\n")
+	for _, metric := range []string{
+		"http_request_duration_seconds_bucket",
+		"http_requests_total",
+		`status=~"5.."`,
+		`budget_requests_total{job="control-plane",instance=~"$instance",status="approved"}`,
+		`auth_logins_total{job="control-plane",instance=~"$instance",result="fail"}`,
+		"circuit_breaker_state",
+		"dlq_unresolved",
+		"dlq_ingested_total",
+	} {
+		t.Run("uses "+metric, func(t *testing.T) {
+			if !strings.Contains(exprs, metric) {
+				t.Errorf("no panel expression contains %q", metric)
+			}
+		})
+	}
+
+	t.Run("panels use the provisioned datasource", func(t *testing.T) {
+		for _, p := range dashboardPanels(list(dash["panels"])) {
+			if p["type"] == "row" {
+				continue
+			}
+			refs := []any{p["datasource"]}
+			for _, tg := range list(p["targets"]) {
+				refs = append(refs, dig(tg, "datasource"))
+			}
+			for _, ref := range refs {
+				if got := str(dig(ref, "uid")); got != uid {
+					t.Errorf("panel %q: datasource uid %q, want %q", p["title"], got, uid)
+				}
+			}
+		}
+	})
+
+	t.Run("panel ids are unique", func(t *testing.T) {
+		seen := map[string]bool{}
+		for _, p := range dashboardPanels(list(dash["panels"])) {
+			id := str(p["id"])
+			if seen[id] {
+				t.Errorf("panel id %s used twice", id)
+			}
+			seen[id] = true
+		}
+	})
+}
