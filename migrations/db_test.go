@@ -26,12 +26,17 @@ type backend struct {
 	newDatabase func(t *testing.T) (open func(t *testing.T) *sql.DB)
 }
 
-// backends are SQLite in its default (rollback journal) and WAL modes, and
-// PostgreSQL when TEST_DATABASE_URL is set.
+// serviceSQLiteQuery mirrors the DSN options of services/database (which
+// cannot be imported here: it imports this package).
+const serviceSQLiteQuery = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// backends are SQLite in its default (rollback journal) mode and as the
+// service opens it (WAL), and PostgreSQL when TEST_DATABASE_URL is set.
 func backends() []backend {
 	bs := []backend{
 		{name: "sqlite", dialect: SQLite, newDatabase: sqliteDatabase("")},
-		{name: "sqlite-wal", dialect: SQLite, newDatabase: sqliteDatabase("?_pragma=journal_mode(WAL)")},
+		{name: "sqlite-wal", dialect: SQLite, newDatabase: sqliteDatabase(serviceSQLiteQuery)},
 	}
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
 		bs = append(bs, backend{name: "postgres", dialect: Postgres, newDatabase: postgresDatabase(u)})

@@ -230,10 +230,14 @@ func TestConcurrentRunnersApplyEachFileOnce(t *testing.T) {
 		rounds  = 3
 		nFiles  = 12
 	)
+	// Each file takes a few milliseconds (the recursive count), so runners
+	// that lost the race for the lock read schema_migrations while the
+	// winner is half-way and must then skip what it applied meanwhile.
+	const slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) SELECT count(*) FROM c;\n"
 	files := map[string]string{"0001_counter.sql": "CREATE TABLE counter (version TEXT NOT NULL);"}
 	for i := 2; i <= nFiles; i++ {
 		v := fmt.Sprintf("%04d_insert", i)
-		files[v+".sql"] = fmt.Sprintf("INSERT INTO counter (version) VALUES ('%s');", v)
+		files[v+".sql"] = slow + fmt.Sprintf("INSERT INTO counter (version) VALUES ('%s');", v)
 	}
 	eachBackend(t, func(t *testing.T, b backend) {
 		for round := range rounds {

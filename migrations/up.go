@@ -89,7 +89,7 @@ func (r *Runner) apply(ctx context.Context, conn *sql.Conn, m migration) (a Appl
 	}()
 
 	var stored string
-	err = sql.ErrNoRows
+	err = tx.QueryRowContext(ctx, `SELECT checksum FROM schema_migrations WHERE version = $1`, m.version).Scan(&stored)
 	switch {
 	case err == nil && stored != m.checksum:
 		return a, false, &ChecksumError{File: m.file, Stored: stored, Actual: m.checksum}
