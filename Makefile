@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
 TEST_NATS_URL     ?= nats://127.0.0.1:4222
 
-.PHONY: build run test test-integration lint docs ci
+.PHONY: build run test test-integration lint docs ci bench
 
 build: ## static binary in bin/
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/control-plane .
@@ -32,6 +32,9 @@ $(SWAG):
 
 docs: $(SWAG) ## regenerate docs/ from the swag annotations
 	$(SWAG) init -g main.go -o docs --outputTypes go,json,yaml
+
+bench: ## load runs + baselines + profiles on this machine (~6 min; see docs/PERFORMANCE.md)
+	bash scripts/bench.sh
 
 ci: ## what CI runs
 	bash .ci/run

@@ -8,12 +8,39 @@
 //
 //	@title						Golden Architecture control plane
 //	@version					dev
-//	@description				Control-plane API of a multi-agent LLM platform: agents reserve and settle LLM token budgets, operators resolve and requeue dead-lettered messages, circuit breakers guard dependencies. Every error has the shape of the Error model. Log in with POST /api/v1/auth/login, then press Authorize and paste the token (without "Bearer ").
+//	@description				Control-plane API of a multi-agent LLM platform: agents reserve and settle LLM token budgets, operators resolve and requeue dead-lettered messages, circuit breakers guard outbound dependencies; everything sits behind JWT auth, role permissions, rate limits and an audit trail.
+//	@description
+//	@description				**Try it here:** open POST /api/v1/auth/login, press *Try it out*, send `{"username":"admin","password":"admin123"}` (the demo users exist in embedded mode), copy `token` from the answer, press **Authorize** and enter `Bearer <token>`. The UI keeps the authorization across page reloads.
+//	@description
+//	@description				Every non-2xx answer has the shape of the **Error** model and carries the `X-Request-ID` header. Routes under /api/v1 are rate limited per user (per client IP when anonymous) and send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 adds `Retry-After`.
 //	@BasePath					/
+//
+//	@tag.name					auth
+//	@tag.description			Log in for a bearer token, log out (revokes it), and who am I.
+//	@tag.name					budget
+//	@tag.description			LLM token budgets per tenant and project: reserve before a model call, commit the tokens really used or release, read the state, set limits.
+//	@tag.name					dlq
+//	@tag.description			Messages that failed processing (NATS JetStream dlq.>): list, inspect, resolve, requeue to the original subject.
+//	@tag.name					circuit-breakers
+//	@tag.description			Breakers that guard the outbound dependencies: their state, and resets that reach every replica.
+//	@tag.name					validate
+//	@tag.description			Check LLM answers (synthesis, consensus, patterns) against their schemas before they are used.
+//	@tag.name					stats
+//	@tag.description			Platform counts, the same on every replica.
+//	@tag.name					audit
+//	@tag.description			Who did what and when: every state-changing action, with its request id.
+//	@tag.name					admin
+//	@tag.description			The effective configuration of this replica, secrets masked.
+//	@tag.name					infrastructure
+//	@tag.description			Outside /api/v1: service name and version, health and readiness probes, Prometheus metrics, the JWKS of the token keys.
+//
+// swag reads every line after @securityDefinitions as part of that block, so
+// it comes last.
+//
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				JWT from POST /api/v1/auth/login. Type "Bearer " followed by the token; the UI keeps it across reloads.
+//	@description				JWT from POST /api/v1/auth/login, entered as "Bearer " followed by the token.
 package main
 
 import (
@@ -52,8 +79,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, getenv, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout, stderr)
+	case "users":
+		return users(ctx, args, getenv, stdin, stdout, stderr)
+	case "keys":
+		return keys(args, getenv, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
+	case "smoke":
+		return smoke(ctx, args, getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -67,7 +100,12 @@ commands:
   (none), serve        run the HTTP server (embedded mode unless DATABASE_URL, REDIS_URL, NATS_URL are set)
   migrate              apply pending migrations and print their status
   migrate status       print migration status only
+  users create         create an account: --username NAME --role ROLE, password on stdin
+  users set-password   change a password: --username NAME, password on stdin
+  keys rotate          add a new current RS256 signing key (JWT_KEYS_DIR, else DATA_DIR/keys)
+  keys list            list the RS256 keys that sign or still verify tokens
   healthcheck          exit 0 when GET /health/live on this host's PORT answers 200 (for container HEALTHCHECK)
+  smoke --base-url URL post-deploy smoke test of a live instance (SMOKE_USERNAME, SMOKE_PASSWORD)
 
 configuration: environment variables, see .env.example
 `

@@ -32,6 +32,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	workers, cancelWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWorkers()
 	a.Start(workers)
+	servePprof(workers, getenv("PPROF_ADDR"), log)
 
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {

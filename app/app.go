@@ -24,6 +24,7 @@ import (
 	"github.com/golden-architecture/control-plane/handlers"
 	"github.com/golden-architecture/control-plane/middleware"
 	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/database"
 	"github.com/golden-architecture/control-plane/services/health"
 	"github.com/golden-architecture/control-plane/services/natsbus"
@@ -49,6 +50,8 @@ type App struct {
 	registry *prometheus.Registry
 	migrator *migrations.Runner
 	router   *gin.Engine
+	// breakers guards the outbound dependencies; built first by wireBreakers.
+	breakers *breaker.Registry
 
 	// workers run in the background from Start until the context ends.
 	workers []func(ctx context.Context)
@@ -164,6 +167,9 @@ func (a *App) DB() *database.DB { return a.db }
 
 // Bus is the NATS connection.
 func (a *App) Bus() *natsbus.Bus { return a.bus }
+
+// Breakers is the circuit breaker registry (tests trip and inspect it).
+func (a *App) Breakers() *breaker.Registry { return a.breakers }
 
 // Start runs the background workers until ctx ends.
 func (a *App) Start(ctx context.Context) {

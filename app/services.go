@@ -23,6 +23,27 @@ func (a *App) buildServices(ctx context.Context) (handlers.Deps, error) {
 			Checker: a.healthChecker(), Readiness: a, Name: Name, Version: a.build.Version,
 		},
 	}
+	if err := a.wireBreakers(&deps); err != nil {
+		return deps, err
+	}
+	if err := a.wireAuth(ctx, &deps); err != nil {
+		return deps, err
+	}
+	if err := a.wireRateLimits(&deps); err != nil {
+		return deps, err
+	}
+	if err := a.wireStats(&deps); err != nil {
+		return deps, err
+	}
+	if err := a.wireBudget(&deps); err != nil {
+		return deps, err
+	}
+	if err := a.wireDLQ(ctx, &deps); err != nil {
+		return deps, err
+	}
+	if err := a.wireValidate(&deps); err != nil {
+		return deps, err
+	}
 	_ = ctx
 	return deps, nil
 }

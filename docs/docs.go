@@ -35,6 +35,2284 @@ const docTemplate = `{
                 }
             }
         },
+        "/.well-known/jwks.json": {
+            "get": {
+                "description": "RFC 7517 JWK Set of every RS256 key a live token may be signed with (the current key and keys retired less than JWT_TTL ago). Empty when tokens use HS256. Cacheable for 5 minutes.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "infrastructure"
+                ],
+                "summary": "Token verification keys",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/auth.JWKSet"
+                        },
+                        "headers": {
+                            "Cache-Control": {
+                                "type": "string",
+                                "description": "public, max-age=300"
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/admin/config": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The configuration this replica runs with. Secrets are never shown: each is replaced by whether it is set (e.g. jwt_secret_set) and passwords inside URLs are masked.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Effective configuration",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "type": "object",
+                            "additionalProperties": true
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "Too Many Requests",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Internal Server Error",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "503": {
+                        "description": "Service Unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/audit": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is absent.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "audit"
+                ],
+                "summary": "List audit entries",
+                "parameters": [
+                    {
+                        "maxLength": 200,
+                        "type": "string",
+                        "description": "actor's user id",
+                        "name": "user_id",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 200,
+                        "type": "string",
+                        "description": "e.g. auth.login.fail",
+                        "name": "action",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 200,
+                        "type": "string",
+                        "description": "e.g. user, token",
+                        "name": "resource_type",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 200,
+                        "type": "string",
+                        "description": "resource id",
+                        "name": "resource_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339, inclusive",
+                        "name": "since",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339, exclusive",
+                        "name": "until",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 500,
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "maximum": 200,
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "page size (default 50)",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.AuditPageResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "bad filter or cursor",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "Too Many Requests",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Internal Server Error",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "503": {
+                        "description": "Service Unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/auth/login": {
+            "post": {
+                "description": "Exchanges a username and password for a bearer token (JWT, valid for JWT_TTL). An unknown user, a wrong password and a disabled account all answer the same 401. After LOGIN_MAX_ATTEMPTS failures for one username from one client IP within LOGIN_LOCKOUT_TTL_SECONDS, further attempts answer 429 with Retry-After until the window ends; a success resets the count. Rate limited by RATE_LIMIT_LOGIN per client IP.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Log in",
+                "parameters": [
+                    {
+                        "description": "credentials",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.LoginRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.LoginResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "auth.invalid_credentials",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "missing field or password over 72 bytes",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "locked out or rate limited",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Internal Server Error",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "503": {
+                        "description": "lockout store down and RATE_LIMIT_FAIL_MODE=closed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/auth/logout": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Revokes the presented token (its jti) until it expires; using it afterwards answers 401.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Log out",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.StatusResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "Too Many Requests",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Internal Server Error",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "503": {
+                        "description": "revocation store down",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/auth/me": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The caller's username, current role and the permissions it grants.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Who am I",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.MeResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "Too Many Requests",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Internal Server Error",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "503": {
+                        "description": "revocation store down and RATE_LIMIT_FAIL_MODE=closed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/budget/commit": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "reserved shrinks by the reservation's tokens and used grows by actual_tokens, which may exceed the estimate (used may then pass the total; GET /budget/state reports it as overdrawn). Exactly one of concurrent commits, releases and the sweeper settles a reservation. Committing again with the same actual_tokens returns the same answer; with other tokens, or after a release or expiry, it is 409 state.conflict. Needs budget.view.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "budget"
+                ],
+                "summary": "Settle a reservation with the tokens really used",
+                "parameters": [
+                    {
+                        "description": "the reservation and the tokens used",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetCommitBody"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetSettlement"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks budget.view",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "404": {
+                        "description": "no such reservation in this tenant/project",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "409": {
+                        "description": "state.conflict: already committed with other tokens, released or expired (details.status)",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "body too large",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "a field is missing or invalid, or actual_tokens is not a whole number from 1 to 1000000000",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/budget/limits": {
+            "put": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Sets total_limit of the tenant/project, creating the budget when it is new. Lowering it below used + reserved is allowed: pending reservations stay valid, new requests are refused, and the state reports available 0 and the excess as overdrawn. Recorded as a limit_set ledger row and a budget.limit_set audit entry with the old and new totals. Answers the new state. Needs budget.configure.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "budget"
+                ],
+                "summary": "Create or change a budget's limit",
+                "parameters": [
+                    {
+                        "description": "the budget and its new total",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetLimitBody"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetState"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks budget.configure",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "body too large",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "a field is missing or invalid, or total_limit is not a whole number from 0 to 1000000000000",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/budget/release": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Returns the reservation's tokens to the budget. Releasing again returns the same answer; releasing a committed or expired reservation is 409 state.conflict. Needs budget.view.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "budget"
+                ],
+                "summary": "Cancel a reservation",
+                "parameters": [
+                    {
+                        "description": "the reservation",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetReleaseBody"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetSettlement"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks budget.view",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "404": {
+                        "description": "no such reservation in this tenant/project",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "409": {
+                        "description": "state.conflict: the reservation is committed or expired (details.status)",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "body too large",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "a field is missing or invalid",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/budget/request": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Moves estimated_tokens of the tenant/project budget from available to reserved in one atomic conditional statement, so concurrent requests on any number of replicas never reserve beyond the limit. A budget seen for the first time is created with BUDGET_DEFAULT_LIMIT. The reservation stays pending until committed, released or expired by the sweeper after BUDGET_RESERVATION_TTL (a pending reservation may be settled until the sweeper expires it).\nIdempotency: send an Idempotency-Key header (or a body request_id). A retry with the same key and the same fields returns the first approval with the header Idempotency-Replayed: true, also when retries race; the same key with other fields is 409 idempotency.conflict. An insufficient answer is not stored: a retry with the same key is evaluated afresh. Keys are scoped to the tenant/project.\nNeeds budget.view. Rate limited by RATE_LIMIT_BUDGET_REQUEST (default 30/min) per caller, on top of the role limit.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "budget"
+                ],
+                "summary": "Reserve tokens before a model call",
+                "parameters": [
+                    {
+                        "maxLength": 128,
+                        "type": "string",
+                        "description": "makes retries safe; at most 128 printable ASCII characters",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "what to reserve",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetRequestBody"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetApproval"
+                        },
+                        "headers": {
+                            "Idempotency-Replayed": {
+                                "type": "string",
+                                "description": "true when this is the stored answer of an earlier call with the same key"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks budget.view",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "409": {
+                        "description": "budget.insufficient (details: available, requested) or idempotency.conflict (the key was used with other fields)",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "body too large",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "a field is missing, too long, not printable, or estimated_tokens is not a whole number from 1 to 1000000000",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/budget/reservations": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Newest first, keyset paged: pass next_cursor back as cursor for the next page; every reservation is returned once even while new ones arrive. Needs budget.view.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "budget"
+                ],
+                "summary": "List reservations",
+                "parameters": [
+                    {
+                        "maxLength": 128,
+                        "type": "string",
+                        "description": "only this tenant",
+                        "name": "tenant_id",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 128,
+                        "type": "string",
+                        "description": "only this project",
+                        "name": "project_id",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "pending",
+                            "committed",
+                            "released",
+                            "expired"
+                        ],
+                        "type": "string",
+                        "description": "only this status",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "maximum": 200,
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size; larger values are capped at 200",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 512,
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetReservationList"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks budget.view",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "a malformed filter or cursor",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/budget/state": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "total, used, reserved, available (total - used - reserved, never below 0), overdrawn (how far used + reserved exceed total) and the number of pending reservations, read in one snapshot. A tenant/project never seen reports BUDGET_DEFAULT_LIMIT with zero usage and is not created. Needs budget.view.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "budget"
+                ],
+                "summary": "Show a budget",
+                "parameters": [
+                    {
+                        "maxLength": 128,
+                        "minLength": 1,
+                        "type": "string",
+                        "description": "tenant",
+                        "name": "tenant_id",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "maxLength": 128,
+                        "minLength": 1,
+                        "type": "string",
+                        "description": "project",
+                        "name": "project_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BudgetState"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks budget.view",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "tenant_id or project_id missing or invalid",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/circuit-breakers": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The breakers guarding this replica's outbound dependencies (database, nats, and redis when Redis is configured), sorted by name, with their state and counts. Breakers are per replica: instance names the one that answered. Needs metrics.view.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "circuit-breakers"
+                ],
+                "summary": "List the circuit breakers",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BreakerListResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks metrics.view",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/circuit-breakers/reset_all": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Closes every breaker of this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset_all) and counted in breaker_resets_total. A breaker whose dependency is still down opens again after BREAKER_FAILURE_THRESHOLD failures. Needs system.admin. Rate limited by RATE_LIMIT_BREAKER_RESET (default 5/min) per caller.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "circuit-breakers"
+                ],
+                "summary": "Reset every circuit breaker on every replica",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BreakerResetResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks system.admin",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "reset here, but the broadcast or the audit entry failed (details list what was reset); retry",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/circuit-breakers/{name}/reset": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Closes the named breaker on this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset). Needs system.admin. Shares the RATE_LIMIT_BREAKER_RESET limit with reset_all.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "circuit-breakers"
+                ],
+                "summary": "Reset one circuit breaker on every replica",
+                "parameters": [
+                    {
+                        "maxLength": 64,
+                        "enum": [
+                            "database",
+                            "nats",
+                            "redis"
+                        ],
+                        "type": "string",
+                        "description": "breaker name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.BreakerResetResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks system.admin",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "404": {
+                        "description": "no breaker has this name",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "reset here, but the broadcast or the audit entry failed (details list what was reset); retry",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/dlq": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Newest first, keyset paged: pass next_cursor back as cursor for the next page; every message is returned once even while new ones arrive. Needs dlq.read.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "dlq"
+                ],
+                "summary": "List dead-lettered messages",
+                "parameters": [
+                    {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "resolved (true) or unresolved (false) messages",
+                        "name": "resolved",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 255,
+                        "type": "string",
+                        "description": "original subject, exact (orders.created) or a prefix ending in \u003e (orders.\u003e)",
+                        "name": "subject",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "created at or after (RFC 3339)",
+                        "name": "since",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "created before (RFC 3339)",
+                        "name": "until",
+                        "in": "query"
+                    },
+                    {
+                        "maximum": 200,
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size; larger values are capped at 200",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 512,
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.DLQListResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks dlq.read",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "a malformed filter or cursor",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/dlq/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The whole message: payload, headers, error, and how it was resolved. Needs dlq.read.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "dlq"
+                ],
+                "summary": "Show one dead-lettered message",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "message id (UUID)",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.DLQMessageResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks dlq.read",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "404": {
+                        "description": "no message with this id (or not a UUID)",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/dlq/{id}/resolve": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Marks the message resolved with a note, written to the audit trail (dlq.resolve). With requeue=true the payload and headers are first republished to the original subject (through JetStream with a Nats-Msg-Id derived from the message id and requeue count when a stream captures the subject, so a repeated publish is deduplicated; core NATS otherwise); the message is marked only after that publish succeeded. A failed publish answers 503 and leaves the message unresolved. A subject under the DLQ prefix is never requeued (409). Of two concurrent resolves one succeeds and the other answers 409. Needs system.admin.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "dlq"
+                ],
+                "summary": "Resolve a dead-lettered message, optionally requeueing it",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "message id (UUID)",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "note and whether to requeue",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.DLQResolveRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.DLQResolveResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks system.admin",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "404": {
+                        "description": "no message with this id (or not a UUID)",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "409": {
+                        "description": "dlq.already_resolved, or state.conflict: another resolve is in progress or the subject is under the DLQ prefix",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "body too large",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "note missing, blank or over 2000 characters",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "503": {
+                        "description": "the requeue could not be published; the message stays unresolved",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/stats": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "stats"
+                ],
+                "summary": "Platform counts",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.StatsResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "no valid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "403": {
+                        "description": "the role lacks metrics.view",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limit exceeded",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds to wait before retrying"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the current window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the current window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "Unix time (seconds) when the window resets"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "the database failed",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/validate/consensus": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Like the synthesis validation, against the consensus schema: decision approve|reject|conditional, confidence 0–1, reasoning ≤ 2000 chars, optional concerns (≤ 10 strings of ≤ 500 chars).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "validate"
+                ],
+                "summary": "Validate a consensus answer",
+                "parameters": [
+                    {
+                        "description": "raw LLM answer (≤ 256 KiB)",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ValidateRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ValidateResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "unix time when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "no or invalid token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "body over MAX_BODY_BYTES",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "no JSON found, or schema violations in details.errors",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds until a retry may succeed"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "unix time when the window resets"
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/validate/patterns": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Like the synthesis validation, against the patterns schema: an array (≤ 20) of objects with pattern_type skill_gap|agent_conflict|process_issue, root_cause ≤ 500 chars, suggested_fix ≤ 1000 chars, confidence 0–1 and optional agents_involved (≤ 10 strings).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "validate"
+                ],
+                "summary": "Validate a patterns answer",
+                "parameters": [
+                    {
+                        "description": "raw LLM answer (≤ 256 KiB)",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ValidateRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ValidateResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "unix time when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "no or invalid token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "body over MAX_BODY_BYTES",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "no JSON found, or schema violations in details.errors",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds until a retry may succeed"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "unix time when the window resets"
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/api/v1/validate/synthesis": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Extracts the JSON of a raw LLM answer and validates it against the synthesis schema: synthesis_reasoning (10–2000 chars) and action_plan (1–50 items of priority 1–100, type fix|improve|refactor|test, issue 5–1000 chars, agent 2–100 chars). Suspicious content (SQL after a semicolon, script tags, shell sequences, path traversal, NUL bytes) is reported in warnings at its JSON path; the data itself is never rewritten beyond trimming strings and lowercasing enum values. No JSON, or a schema violation, answers 422 with details.errors = [{path, message}].",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "validate"
+                ],
+                "summary": "Validate a synthesis answer",
+                "parameters": [
+                    {
+                        "description": "raw LLM answer (≤ 256 KiB)",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ValidateRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ValidateResponse"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "unix time when the window resets"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "401": {
+                        "description": "no or invalid token",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "413": {
+                        "description": "body over MAX_BODY_BYTES",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "422": {
+                        "description": "no JSON found, or schema violations in details.errors",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds until a retry may succeed"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "unix time when the window resets"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/health": {
             "get": {
                 "description": "Pings the database, Redis and NATS and reports each with its latency. 503 when a required component is down. Rate limited by RATE_LIMIT_HEALTH per client.",
@@ -50,16 +2328,48 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/health.Report"
+                        },
+                        "headers": {
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "unix time when the window resets"
+                            }
                         }
                     },
                     "429": {
-                        "description": "Too Many Requests",
+                        "description": "rate limited",
                         "schema": {
                             "$ref": "#/definitions/Error"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds until a retry may succeed"
+                            },
+                            "X-RateLimit-Limit": {
+                                "type": "integer",
+                                "description": "requests allowed in the window"
+                            },
+                            "X-RateLimit-Remaining": {
+                                "type": "integer",
+                                "description": "requests left in the window"
+                            },
+                            "X-RateLimit-Reset": {
+                                "type": "integer",
+                                "description": "unix time when the window resets"
+                            }
                         }
                     },
                     "503": {
-                        "description": "Service Unavailable",
+                        "description": "a required component is down",
                         "schema": {
                             "$ref": "#/definitions/health.Report"
                         }
@@ -112,6 +2422,32 @@ const docTemplate = `{
                     }
                 }
             }
+        },
+        "/metrics": {
+            "get": {
+                "description": "The metrics of this replica in the Prometheus text format: http_requests_total{route,method,status} and http_request_duration_seconds{route,method} (route is the route template; every unknown path is \"unmatched\"), the business counters (auth_logins_total, budget_*, dlq_*, breaker_resets_total, rate_limit_*), Go and process metrics, and build_info{version,commit}. Label values never contain a tenant, a user or a raw path. When METRICS_BEARER_TOKEN is set, send \"Authorization: Bearer \u003cthat token\u003e\" (not a login JWT); otherwise no credentials are needed.",
+                "produces": [
+                    "text/plain"
+                ],
+                "tags": [
+                    "infrastructure"
+                ],
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "metrics in the Prometheus text exposition format",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "401": {
+                        "description": "METRICS_BEARER_TOKEN is set and the request lacks it",
+                        "schema": {
+                            "$ref": "#/definitions/Error"
+                        }
+                    }
+                }
+            }
         }
     },
     "definitions": {
@@ -119,20 +2455,779 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "details": {
-                    "type": "object",
-                    "additionalProperties": {}
+                    "description": "Details is present for some codes: errors (422), missing (403), available/requested (budget.insufficient), scope/limit/reset_at (429).",
+                    "type": "object"
                 },
                 "error_code": {
+                    "description": "ErrorCode is stable; clients switch on it (see the codes in the API description).",
                     "type": "string",
-                    "example": "resource.not_found"
+                    "example": "validation.unprocessable_entity"
                 },
                 "message": {
+                    "description": "Message is for people; it never contains internal details.",
                     "type": "string",
-                    "example": "reservation not found"
+                    "example": "request validation failed"
                 },
                 "request_id": {
                     "type": "string",
                     "example": "4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f"
+                }
+            }
+        },
+        "auth.JWK": {
+            "type": "object",
+            "properties": {
+                "alg": {
+                    "type": "string",
+                    "example": "RS256"
+                },
+                "e": {
+                    "type": "string",
+                    "example": "AQAB"
+                },
+                "kid": {
+                    "type": "string",
+                    "example": "20260102T150405.000000000Z-1a2b3c4d"
+                },
+                "kty": {
+                    "type": "string",
+                    "example": "RSA"
+                },
+                "n": {
+                    "type": "string",
+                    "example": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+                },
+                "use": {
+                    "type": "string",
+                    "example": "sig"
+                }
+            }
+        },
+        "auth.JWKSet": {
+            "type": "object",
+            "properties": {
+                "keys": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/auth.JWK"
+                    }
+                }
+            }
+        },
+        "handlers.AuditEntryResponse": {
+            "type": "object",
+            "properties": {
+                "action": {
+                    "type": "string",
+                    "example": "auth.login.success"
+                },
+                "client_ip": {
+                    "type": "string",
+                    "example": "203.0.113.7"
+                },
+                "created_at": {
+                    "type": "string",
+                    "example": "2026-01-02T15:04:05.123456Z"
+                },
+                "details": {
+                    "type": "object",
+                    "additionalProperties": {}
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "request_id": {
+                    "type": "string",
+                    "example": "4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f"
+                },
+                "resource_id": {
+                    "type": "string",
+                    "example": "0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"
+                },
+                "resource_type": {
+                    "type": "string",
+                    "example": "user"
+                },
+                "role": {
+                    "type": "string",
+                    "example": "admin"
+                },
+                "user_id": {
+                    "type": "string",
+                    "example": "0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"
+                }
+            }
+        },
+        "handlers.AuditPageResponse": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/handlers.AuditEntryResponse"
+                    }
+                },
+                "next_cursor": {
+                    "description": "NextCursor fetches the next page; absent on the last page.",
+                    "type": "string",
+                    "example": "eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6IjQyIn0"
+                }
+            }
+        },
+        "handlers.BreakerItem": {
+            "type": "object",
+            "properties": {
+                "consecutive_failures": {
+                    "description": "ConsecutiveFailures is the current run of failures (cleared on every state change).",
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 0
+                },
+                "last_state_change": {
+                    "type": "string",
+                    "example": "2026-01-02T15:04:05Z"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "redis"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "closed",
+                        "half_open",
+                        "open"
+                    ],
+                    "example": "closed"
+                },
+                "total_failures": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 7
+                },
+                "total_rejected": {
+                    "description": "TotalRejected counts calls refused at once, without reaching the dependency.",
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 23
+                },
+                "total_requests": {
+                    "description": "TotalRequests counts every call that asked the breaker since the process started (resets keep it).",
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 1520
+                },
+                "total_successes": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 1490
+                }
+            }
+        },
+        "handlers.BreakerListResponse": {
+            "type": "object",
+            "properties": {
+                "breakers": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/handlers.BreakerItem"
+                    }
+                },
+                "instance": {
+                    "description": "Instance is the replica that answered (INSTANCE_ID): breakers are per replica.",
+                    "type": "string",
+                    "example": "api-7f9c4d-x2kq"
+                }
+            }
+        },
+        "handlers.BreakerResetResponse": {
+            "type": "object",
+            "properties": {
+                "breakers": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "database",
+                        "nats",
+                        "redis"
+                    ]
+                },
+                "broadcast": {
+                    "description": "Broadcast is true when the reset was sent to every other replica (false with a single instance).",
+                    "type": "boolean",
+                    "example": true
+                },
+                "reset_count": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 3
+                },
+                "status": {
+                    "type": "string",
+                    "example": "success"
+                }
+            }
+        },
+        "handlers.BudgetApproval": {
+            "type": "object",
+            "properties": {
+                "allocated": {
+                    "type": "integer",
+                    "example": 1500
+                },
+                "approved": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "expires_at": {
+                    "type": "string",
+                    "example": "2026-01-02T16:04:05.123456Z"
+                },
+                "reservation_id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "example": "01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"
+                }
+            }
+        },
+        "handlers.BudgetCommitBody": {
+            "type": "object",
+            "required": [
+                "actual_tokens",
+                "project_id",
+                "reservation_id",
+                "tenant_id"
+            ],
+            "properties": {
+                "actual_tokens": {
+                    "description": "ActualTokens is what the call really used; it may exceed the estimate.",
+                    "type": "integer",
+                    "maximum": 1000000000,
+                    "minimum": 1,
+                    "example": 1320
+                },
+                "project_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "support-bot"
+                },
+                "reservation_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"
+                },
+                "tenant_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "acme"
+                }
+            }
+        },
+        "handlers.BudgetLimitBody": {
+            "type": "object",
+            "required": [
+                "project_id",
+                "tenant_id",
+                "total_limit"
+            ],
+            "properties": {
+                "project_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "support-bot"
+                },
+                "tenant_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "acme"
+                },
+                "total_limit": {
+                    "description": "TotalLimit may be 0 (a frozen budget) and may be below used+reserved.",
+                    "type": "integer",
+                    "maximum": 1000000000000,
+                    "minimum": 0,
+                    "example": 250000
+                }
+            }
+        },
+        "handlers.BudgetReleaseBody": {
+            "type": "object",
+            "required": [
+                "project_id",
+                "reservation_id",
+                "tenant_id"
+            ],
+            "properties": {
+                "project_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "support-bot"
+                },
+                "reservation_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"
+                },
+                "tenant_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "acme"
+                }
+            }
+        },
+        "handlers.BudgetRequestBody": {
+            "type": "object",
+            "required": [
+                "estimated_tokens",
+                "model",
+                "project_id",
+                "task_id",
+                "tenant_id"
+            ],
+            "properties": {
+                "estimated_tokens": {
+                    "description": "EstimatedTokens is reserved whole: a whole number from 1 to 1,000,000,000.",
+                    "type": "integer",
+                    "maximum": 1000000000,
+                    "minimum": 1,
+                    "example": 1500
+                },
+                "model": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "gpt-4o"
+                },
+                "project_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "support-bot"
+                },
+                "purpose": {
+                    "type": "string",
+                    "maxLength": 256,
+                    "example": "answer synthesis"
+                },
+                "request_id": {
+                    "description": "RequestID is accepted as the idempotency key when no Idempotency-Key header is sent.",
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "req-7f3a"
+                },
+                "task_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "task-42"
+                },
+                "tenant_id": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "acme"
+                }
+            }
+        },
+        "handlers.BudgetReservation": {
+            "type": "object",
+            "properties": {
+                "actual_tokens": {
+                    "type": "integer",
+                    "example": 1320
+                },
+                "created_at": {
+                    "type": "string",
+                    "example": "2026-01-02T15:04:05.123456Z"
+                },
+                "created_by": {
+                    "type": "string",
+                    "example": "operator"
+                },
+                "expires_at": {
+                    "type": "string",
+                    "example": "2026-01-02T16:04:05.123456Z"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "example": "01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"
+                },
+                "idempotency_key": {
+                    "type": "string",
+                    "example": "req-7f3a"
+                },
+                "model": {
+                    "type": "string",
+                    "example": "gpt-4o"
+                },
+                "project_id": {
+                    "type": "string",
+                    "example": "support-bot"
+                },
+                "purpose": {
+                    "type": "string",
+                    "example": "answer synthesis"
+                },
+                "settled_at": {
+                    "type": "string",
+                    "example": "2026-01-02T15:04:09.5Z"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "committed",
+                        "released",
+                        "expired"
+                    ],
+                    "example": "committed"
+                },
+                "task_id": {
+                    "type": "string",
+                    "example": "task-42"
+                },
+                "tenant_id": {
+                    "type": "string",
+                    "example": "acme"
+                },
+                "tokens": {
+                    "type": "integer",
+                    "example": 1500
+                }
+            }
+        },
+        "handlers.BudgetReservationList": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/handlers.BudgetReservation"
+                    }
+                },
+                "next_cursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "example": "eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9"
+                }
+            }
+        },
+        "handlers.BudgetSettlement": {
+            "type": "object",
+            "properties": {
+                "reservation_id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "example": "01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "committed",
+                        "released"
+                    ],
+                    "example": "committed"
+                },
+                "tokens": {
+                    "description": "Tokens is the actual tokens of a commit, or the reserved tokens a release returned.",
+                    "type": "integer",
+                    "example": 1320
+                }
+            }
+        },
+        "handlers.BudgetState": {
+            "type": "object",
+            "properties": {
+                "available": {
+                    "description": "Available is total - used - reserved, never below 0.",
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 55000
+                },
+                "overdrawn": {
+                    "description": "Overdrawn is how far used + reserved exceed total (after a commit above\nits estimate or a lowered limit); 0 normally.",
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 0
+                },
+                "pending_reservations": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 2
+                },
+                "project_id": {
+                    "type": "string",
+                    "example": "support-bot"
+                },
+                "reserved": {
+                    "type": "integer",
+                    "example": 3000
+                },
+                "tenant_id": {
+                    "type": "string",
+                    "example": "acme"
+                },
+                "total": {
+                    "type": "integer",
+                    "example": 100000
+                },
+                "used": {
+                    "type": "integer",
+                    "example": 42000
+                }
+            }
+        },
+        "handlers.DLQListItem": {
+            "type": "object",
+            "properties": {
+                "attempts": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "created_at": {
+                    "type": "string",
+                    "example": "2026-01-02T15:04:05.123456Z"
+                },
+                "data_preview": {
+                    "description": "DataPreview is the first 200 characters of the payload as UTF-8 (invalid bytes become U+FFFD).",
+                    "type": "string",
+                    "example": "{\"id\":1}"
+                },
+                "error": {
+                    "type": "string",
+                    "example": "timeout"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"
+                },
+                "original_subject": {
+                    "type": "string",
+                    "example": "orders.created"
+                },
+                "resolved": {
+                    "type": "boolean",
+                    "example": false
+                }
+            }
+        },
+        "handlers.DLQListResponse": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/handlers.DLQListItem"
+                    }
+                },
+                "next_cursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "example": "eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9"
+                }
+            }
+        },
+        "handlers.DLQMessageResponse": {
+            "type": "object",
+            "properties": {
+                "attempts": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "created_at": {
+                    "type": "string",
+                    "example": "2026-01-02T15:04:05.123456Z"
+                },
+                "data": {
+                    "description": "Data is the payload: as text when it is valid UTF-8, else base64 (see data_encoding).",
+                    "type": "string",
+                    "example": "{\"id\":1}"
+                },
+                "data_encoding": {
+                    "type": "string",
+                    "enum": [
+                        "utf-8",
+                        "base64"
+                    ],
+                    "example": "utf-8"
+                },
+                "error": {
+                    "type": "string",
+                    "example": "timeout"
+                },
+                "headers": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "array",
+                        "items": {
+                            "type": "string"
+                        }
+                    }
+                },
+                "id": {
+                    "type": "string",
+                    "example": "01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"
+                },
+                "original_subject": {
+                    "type": "string",
+                    "example": "orders.created"
+                },
+                "requeue_count": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "requeued_at": {
+                    "type": "string",
+                    "example": "2026-01-02T16:00:00Z"
+                },
+                "resolution_notes": {
+                    "description": "ResolutionNotes is the note given when the message was resolved.",
+                    "type": "string",
+                    "example": "fixed the downstream timeout; replayed"
+                },
+                "resolved": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "resolved_at": {
+                    "type": "string",
+                    "example": "2026-01-02T16:00:00Z"
+                },
+                "resolved_by": {
+                    "type": "string",
+                    "example": "admin"
+                },
+                "stream_seq": {
+                    "type": "integer",
+                    "example": 42
+                }
+            }
+        },
+        "handlers.DLQResolveRequest": {
+            "type": "object",
+            "required": [
+                "note"
+            ],
+            "properties": {
+                "note": {
+                    "type": "string",
+                    "maxLength": 2000,
+                    "minLength": 1,
+                    "example": "fixed the downstream timeout; replayed"
+                },
+                "requeue": {
+                    "description": "Requeue republishes the payload and headers to the original subject before resolving.",
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
+        "handlers.DLQResolveResponse": {
+            "type": "object",
+            "properties": {
+                "message_id": {
+                    "type": "string",
+                    "example": "01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"
+                },
+                "requeued": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "status": {
+                    "type": "string",
+                    "example": "resolved"
+                }
+            }
+        },
+        "handlers.LoginRequest": {
+            "type": "object",
+            "required": [
+                "password",
+                "username"
+            ],
+            "properties": {
+                "password": {
+                    "description": "Password is at most 72 bytes (bcrypt's limit); longer ones are refused with 422.",
+                    "type": "string",
+                    "maxLength": 72,
+                    "example": "admin123"
+                },
+                "username": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "admin"
+                }
+            }
+        },
+        "handlers.LoginResponse": {
+            "type": "object",
+            "properties": {
+                "expires_at": {
+                    "type": "string",
+                    "example": "2026-01-02T16:04:05Z"
+                },
+                "permissions": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "system.admin",
+                        "metrics.view"
+                    ]
+                },
+                "role": {
+                    "type": "string",
+                    "example": "admin"
+                },
+                "token": {
+                    "type": "string",
+                    "example": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9..."
+                },
+                "token_type": {
+                    "type": "string",
+                    "example": "Bearer"
+                }
+            }
+        },
+        "handlers.MeResponse": {
+            "type": "object",
+            "properties": {
+                "expires_at": {
+                    "type": "string",
+                    "example": "2026-01-02T16:04:05Z"
+                },
+                "permissions": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "system.admin",
+                        "metrics.view"
+                    ]
+                },
+                "role": {
+                    "type": "string",
+                    "example": "admin"
+                },
+                "user_id": {
+                    "type": "string",
+                    "example": "0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "admin"
                 }
             }
         },
@@ -170,6 +3265,39 @@ const docTemplate = `{
                 }
             }
         },
+        "handlers.StatsResponse": {
+            "type": "object",
+            "properties": {
+                "audit_entries_24h": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 57
+                },
+                "budget_pending_reservations": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 12
+                },
+                "dlq_unresolved": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 3
+                },
+                "generated_at": {
+                    "type": "string",
+                    "example": "2025-01-31T12:00:00Z"
+                },
+                "users": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "example": 4
+                },
+                "version": {
+                    "type": "string",
+                    "example": "1.0.0"
+                }
+            }
+        },
         "handlers.StatusResponse": {
             "type": "object",
             "properties": {
@@ -179,11 +3307,48 @@ const docTemplate = `{
                 }
             }
         },
+        "handlers.ValidateRequest": {
+            "type": "object",
+            "required": [
+                "llm_response"
+            ],
+            "properties": {
+                "llm_response": {
+                    "description": "LLMResponse is the model's raw text, at most 256 KiB; the JSON is taken\nfrom a ` + "`" + `` + "`" + `` + "`" + `json fence or else the first complete JSON value in it.",
+                    "type": "string",
+                    "example": "Here is my plan: {\"synthesis_reasoning\": \"Two agents disagree on retries\", \"action_plan\": [{\"priority\": 1, \"type\": \"fix\", \"issue\": \"Retry storm\", \"agent\": \"worker\"}]}"
+                }
+            }
+        },
+        "handlers.ValidateResponse": {
+            "type": "object",
+            "properties": {
+                "data": {
+                    "description": "Data is the extracted JSON with strings trimmed and enum values lowercased.",
+                    "type": "object"
+                },
+                "valid": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "warnings": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/llmcheck.Warning"
+                    }
+                },
+                "warnings_truncated": {
+                    "description": "WarningsTruncated is true when more than 100 warnings were found.",
+                    "type": "boolean"
+                }
+            }
+        },
         "health.Component": {
             "type": "object",
             "properties": {
                 "error": {
-                    "type": "string"
+                    "type": "string",
+                    "example": "dial tcp 127.0.0.1:6379: connect: connection refused"
                 },
                 "latency_ms": {
                     "type": "number",
@@ -202,6 +3367,13 @@ const docTemplate = `{
         "health.Report": {
             "type": "object",
             "properties": {
+                "breakers": {
+                    "description": "Breakers maps each circuit breaker to its state: closed, half_open or\nopen. An open breaker shows as \"degraded\" but never fails the check by\nitself: the pings decide.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
                 "components": {
                     "type": "object",
                     "additionalProperties": {
@@ -217,16 +3389,92 @@ const docTemplate = `{
                     "example": "1.0.0"
                 }
             }
+        },
+        "llmcheck.Warning": {
+            "type": "object",
+            "properties": {
+                "excerpt": {
+                    "type": "string",
+                    "example": "Retry storm; DROP TABLE users"
+                },
+                "kind": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/llmcheck.WarningKind"
+                        }
+                    ],
+                    "example": "sql_injection"
+                },
+                "path": {
+                    "type": "string",
+                    "example": "/action_plan/0/issue"
+                }
+            }
+        },
+        "llmcheck.WarningKind": {
+            "type": "string",
+            "enum": [
+                "sql_injection",
+                "script_tag",
+                "shell_metachar",
+                "path_traversal",
+                "nul_byte"
+            ],
+            "x-enum-varnames": [
+                "WarnSQLInjection",
+                "WarnScriptTag",
+                "WarnShellMetachar",
+                "WarnPathTraversal",
+                "WarnNULByte"
+            ]
         }
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "JWT from POST /api/v1/auth/login. Type \"Bearer \" followed by the token; the UI keeps it across reloads.",
+            "description": "JWT from POST /api/v1/auth/login, entered as \"Bearer \" followed by the token.",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"
         }
-    }
+    },
+    "tags": [
+        {
+            "description": "Log in for a bearer token, log out (revokes it), and who am I.",
+            "name": "auth"
+        },
+        {
+            "description": "LLM token budgets per tenant and project: reserve before a model call, commit the tokens really used or release, read the state, set limits.",
+            "name": "budget"
+        },
+        {
+            "description": "Messages that failed processing (NATS JetStream dlq.\u003e): list, inspect, resolve, requeue to the original subject.",
+            "name": "dlq"
+        },
+        {
+            "description": "Breakers that guard the outbound dependencies: their state, and resets that reach every replica.",
+            "name": "circuit-breakers"
+        },
+        {
+            "description": "Check LLM answers (synthesis, consensus, patterns) against their schemas before they are used.",
+            "name": "validate"
+        },
+        {
+            "description": "Platform counts, the same on every replica.",
+            "name": "stats"
+        },
+        {
+            "description": "Who did what and when: every state-changing action, with its request id.",
+            "name": "audit"
+        },
+        {
+            "description": "The effective configuration of this replica, secrets masked.",
+            "name": "admin"
+        },
+        {
+            "description": "Outside /api/v1: service name and version, health and readiness probes, Prometheus metrics, the JWKS of the token keys.",
+            "name": "infrastructure"
+        }
+    ]
 }`
 
 // SwaggerInfo holds exported Swagger Info so clients can modify it
@@ -236,7 +3484,7 @@ var SwaggerInfo = &swag.Spec{
 	BasePath:         "/",
 	Schemes:          []string{},
 	Title:            "Golden Architecture control plane",
-	Description:      "Control-plane API of a multi-agent LLM platform: agents reserve and settle LLM token budgets, operators resolve and requeue dead-lettered messages, circuit breakers guard dependencies. Every error has the shape of the Error model. Log in with POST /api/v1/auth/login, then press Authorize and paste the token (without \"Bearer \").",
+	Description:      "Control-plane API of a multi-agent LLM platform: agents reserve and settle LLM token budgets, operators resolve and requeue dead-lettered messages, circuit breakers guard outbound dependencies; everything sits behind JWT auth, role permissions, rate limits and an audit trail.\n\n**Try it here:** open POST /api/v1/auth/login, press *Try it out*, send `{\"username\":\"admin\",\"password\":\"admin123\"}` (the demo users exist in embedded mode), copy `token` from the answer, press **Authorize** and enter `Bearer <token>`. The UI keeps the authorization across page reloads.\n\nEvery non-2xx answer has the shape of the **Error** model and carries the `X-Request-ID` header. Routes under /api/v1 are rate limited per user (per client IP when anonymous) and send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 adds `Retry-After`.",
 	InfoInstanceName: "swagger",
 	SwaggerTemplate:  docTemplate,
 	LeftDelim:        "{{",

@@ -74,9 +74,13 @@ func (h *Health) Root(c *gin.Context) {
 //	@Description	Pings the database, Redis and NATS and reports each with its latency. 503 when a required component is down. Rate limited by RATE_LIMIT_HEALTH per client.
 //	@Tags			infrastructure
 //	@Produce		json
-//	@Success		200	{object}	health.Report
-//	@Failure		429	{object}	middleware.ErrorBody
-//	@Failure		503	{object}	health.Report
+//	@Success		200		{object}	health.Report
+//	@Failure		429		{object}	middleware.ErrorBody	"rate limited"
+//	@Failure		503		{object}	health.Report			"a required component is down"
+//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the window"
+//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the window"
+//	@Header			200,429	{integer}	X-RateLimit-Reset		"unix time when the window resets"
+//	@Header			429		{integer}	Retry-After				"seconds until a retry may succeed"
 //	@Router			/health [get]
 func (h *Health) Check(c *gin.Context) {
 	report, ok := h.Checker.Check(c.Request.Context())

@@ -10,10 +10,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	swaggerFiles "github.com/swaggo/files"
-	ginSwagger "github.com/swaggo/gin-swagger"
 
-	"github.com/golden-architecture/control-plane/docs"
 	"github.com/golden-architecture/control-plane/middleware"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
@@ -64,6 +61,10 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	if limits == nil {
 		limits = NoLimits{}
 	}
+	corsPolicy, err := middleware.CORS(d.CORSOrigins)
+	if err != nil {
+		return nil, err
+	}
 	r.Use(
 		middleware.RequestID(),
 		middleware.AccessLog(d.Log),
@@ -71,7 +72,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		middleware.Recovery(d.Log),
 		middleware.Errors(d.Log),
 		middleware.BodyLimit(d.MaxBodyBytes),
-		middleware.CORS(d.CORSOrigins),
+		corsPolicy,
 		middleware.Identify(d.Verifier),
 	)
 	r.NoRoute(middleware.NotFound)
@@ -81,14 +82,10 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/health", limits.Scope("health"), d.Health.Check)
 	r.GET("/health/live", d.Health.Live)
 	r.GET("/health/ready", d.Health.Ready)
-	r.GET("/metrics", metricsAuth(d.MetricsToken), gin.WrapH(d.Metrics))
+	r.GET("/metrics", metricsAuth(d.MetricsToken), serveMetrics(d.Metrics))
 
-	docs.SwaggerInfo.Version = d.Version
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
-	r.GET("/docs/*any", ginSwagger.WrapHandler(swaggerFiles.Handler,
-		ginSwagger.PersistAuthorization(true),
-		ginSwagger.DocExpansion("list"),
-		ginSwagger.DefaultModelsExpandDepth(1)))
+	r.GET("/docs/*any", swaggerUI(d.Version))
 
 	for _, register := range d.Root {
 		register(r)

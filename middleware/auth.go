@@ -10,7 +10,13 @@ import (
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
-const ctxIdentity = "identity"
+const (
+	ctxIdentity = "identity"
+	// ctxVerifyErr keeps a verification failure that is not the token's fault
+	// (the revocation store or the database is down), so Authenticated can
+	// answer 503/500 instead of blaming the token with 401.
+	ctxVerifyErr = "identity.error"
+)
 
 // TokenVerifier checks a bearer token: signature, claims, expiry, revocation.
 type TokenVerifier interface {
@@ -26,8 +32,12 @@ func Identify(v TokenVerifier) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		if token, ok := BearerToken(c); ok {
-			if id, err := v.Verify(c.Request.Context(), token); err == nil {
+			id, err := v.Verify(c.Request.Context(), token)
+			switch {
+			case err == nil:
 				c.Set(ctxIdentity, id)
+			case !errs.Is(err, errs.CodeUnauthorized):
+				c.Set(ctxVerifyErr, err)
 			}
 		}
 		c.Next()
@@ -59,6 +69,11 @@ func IdentityFrom(c *gin.Context) (auth.Identity, bool) {
 func Authenticated() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if _, ok := IdentityFrom(c); !ok {
+			if err, failed := c.Get(ctxVerifyErr); failed {
+				_ = c.Error(err.(error))
+				c.Abort()
+				return
+			}
 			msg := "a valid bearer token is required"
 			if _, present := BearerToken(c); present {
 				msg = "the bearer token is invalid, expired or revoked"

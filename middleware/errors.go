@@ -39,9 +39,12 @@ func StatusOf(code errs.Code) int {
 
 // ErrorBody is the one error shape of every non-2xx answer.
 type ErrorBody struct {
-	ErrorCode string         `json:"error_code" example:"resource.not_found"`
-	Message   string         `json:"message" example:"reservation not found"`
-	Details   map[string]any `json:"details,omitempty"`
+	// ErrorCode is stable; clients switch on it (see the codes in the API description).
+	ErrorCode string `json:"error_code" example:"validation.unprocessable_entity"`
+	// Message is for people; it never contains internal details.
+	Message string `json:"message" example:"request validation failed"`
+	// Details is present for some codes: errors (422), missing (403), available/requested (budget.insufficient), scope/limit/reset_at (429).
+	Details   map[string]any `json:"details,omitempty" swaggertype:"object"`
 	RequestID string         `json:"request_id" example:"4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f"`
 } // @name Error
 

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -8,7 +9,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// HTTPMetrics counts and times requests by route template, never by raw path.
+// MethodOther is the method label of a request whose method is not a standard
+// HTTP method: Go's server accepts any token as a method, so without this a
+// client could create one series per invented method.
+const MethodOther = "OTHER"
+
+// HTTPMetrics counts and times requests by route template, never by raw path,
+// so the number of series is fixed by the route table, not by what clients send.
 type HTTPMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -19,7 +26,7 @@ func NewHTTPMetrics(reg prometheus.Registerer) *HTTPMetrics {
 	m := &HTTPMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_requests_total",
-			Help: "HTTP requests by route template, method and status.",
+			Help: "HTTP requests by route template, method and status; every unmatched path is route=\"unmatched\".",
 		}, []string{"route", "method", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "http_request_duration_seconds",
@@ -37,8 +44,19 @@ func (m *HTTPMetrics) Handler() gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		route := Route(c)
-		method := c.Request.Method
+		method := MethodLabel(c.Request.Method)
 		m.requests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
 		m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 	}
+}
+
+// MethodLabel is the method label value of a request method: the method itself
+// when it is a standard one, MethodOther otherwise.
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return MethodOther
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/golden-architecture/control-plane/app"
 	"github.com/golden-architecture/control-plane/config"
@@ -80,6 +83,9 @@ func New(t testing.TB, kv ...string) *Env {
 	}
 	if u := os.Getenv("TEST_NATS_URL"); u != "" {
 		e.Vars["NATS_URL"] = u
+		// Registered before any server of the Env starts, so it runs after
+		// they have all stopped.
+		t.Cleanup(func() { deleteStream(t, u, e.Vars["DLQ_STREAM"]) })
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		e.Vars[kv[i]] = kv[i+1]
@@ -166,5 +172,26 @@ func Wait(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// deleteStream removes the Env's DLQ stream from an external NATS, so test runs
+// do not pile streams up on a shared server.
+func deleteStream(t testing.TB, url, stream string) {
+	nc, err := nats.Connect(url, nats.Timeout(5*time.Second))
+	if err != nil {
+		t.Logf("delete stream %s: %v", stream, err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Logf("delete stream %s: %v", stream, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := js.DeleteStream(ctx, stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Logf("delete stream %s: %v", stream, err)
 	}
 }

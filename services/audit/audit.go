@@ -47,7 +47,9 @@ type Service struct {
 
 // New returns an audit service on db.
 func New(db *gorm.DB) *Service {
-	return &Service{db: db, now: func() time.Time { return time.Now().UTC() }}
+	// Microseconds: what PostgreSQL keeps, so a cursor built from a stored row
+	// compares equal to that row on both databases.
+	return &Service{db: db, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 // Record writes e by actor inside tx (the action's transaction). Pass the

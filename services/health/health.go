@@ -21,7 +21,7 @@ type Component struct {
 	Status    string  `json:"status" example:"up"`
 	Mode      string  `json:"mode" example:"external"`
 	LatencyMS float64 `json:"latency_ms" example:"0.42"`
-	Error     string  `json:"error,omitempty"`
+	Error     string  `json:"error,omitempty" example:"dial tcp 127.0.0.1:6379: connect: connection refused"`
 }
 
 // Report is the answer of GET /health.
@@ -29,6 +29,21 @@ type Report struct {
 	Status     string               `json:"status" example:"ok"`
 	Version    string               `json:"version" example:"1.0.0"`
 	Components map[string]Component `json:"components"`
+	// Breakers maps each circuit breaker to its state: closed, half_open or
+	// open. An open breaker shows as "degraded" but never fails the check by
+	// itself: the pings decide.
+	Breakers map[string]string `json:"breakers,omitempty"`
+}
+
+// AddBreakers adds the circuit breakers' states to the report; any breaker
+// not closed turns an "ok" status into "degraded".
+func (r *Report) AddBreakers(states map[string]string) {
+	r.Breakers = states
+	for _, s := range states {
+		if s != "closed" && r.Status == "ok" {
+			r.Status = "degraded"
+		}
+	}
 }
 
 // Checker pings every probe concurrently with a timeout.

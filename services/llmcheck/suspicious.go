@@ -31,9 +31,9 @@ const (
 // Warning is one suspicious string inside accepted data: where it is, what it
 // looks like, and a short excerpt around the match for a human to judge.
 type Warning struct {
-	Path    string      `json:"path"`
-	Kind    WarningKind `json:"kind"`
-	Excerpt string      `json:"excerpt"`
+	Path    string      `json:"path" example:"/action_plan/0/issue"`
+	Kind    WarningKind `json:"kind" example:"sql_injection"`
+	Excerpt string      `json:"excerpt" example:"Retry storm; DROP TABLE users"`
 }
 
 // The excerpt of a warning: up to excerptRunes characters, starting up to

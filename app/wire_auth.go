@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/golden-architecture/control-plane/config"
+	"github.com/golden-architecture/control-plane/handlers"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/kv"
+)
+
+// Auth timing that is not configurable: how often the key directory is
+// re-read (a rotation by another process applies within this), the least time
+// between reloads triggered by an unknown kid, and how long a verified token's
+// user is cached (a role change or a disabled account applies within this).
+const (
+	keyReloadEvery   = 30 * time.Second
+	keyReloadMinGap  = time.Second
+	userCacheTTL     = 5 * time.Second
+	tokenLeeway      = 5 * time.Second
+	memorySweepEvery = time.Minute
+)
+
+// KeysDir is where the RS256 private keys live: JWT_KEYS_DIR, else DATA_DIR/keys.
+func KeysDir(cfg config.Config) string {
+	if cfg.JWTKeysDir != "" {
+		return cfg.JWTKeysDir
+	}
+	return filepath.Join(cfg.DataDir, "keys")
+}
+
+// KeyRetention is how long a retired key keeps verifying: a token it signed
+// lives at most JWT_TTL, and a replica may keep signing with it for one reload
+// interval after another process rotated.
+func KeyRetention(cfg config.Config) time.Duration { return cfg.JWTTTL + keyReloadEvery }
+
+// wireAuth builds users, tokens, lockout and revocation, seeds accounts, and
+// registers login/logout/me, the JWKS document, the audit listing and the
+// admin config endpoint.
+func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
+	store := a.kvStore()
+	users := auth.NewUsers(a.db.DB, a.cfg.BcryptCost, nil)
+	if err := a.seedUsers(ctx, users); err != nil {
+		return err
+	}
+	tokens, err := a.tokens()
+	if err != nil {
+		return err
+	}
+	auditor := audit.New(a.db.DB)
+	svc, err := auth.NewService(users, tokens, store, auditor, a.log, a.registry, auth.Options{
+		MaxAttempts:  a.cfg.LoginMaxAttempts,
+		LockoutTTL:   a.cfg.LoginLockoutTTL,
+		FailOpen:     a.cfg.RateLimitFailMode == "open",
+		UserCacheTTL: userCacheTTL,
+	})
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	h := &handlers.Auth{Service: svc, Keys: tokens}
+	deps.Verifier = svc
+	deps.Root = append(deps.Root, h.RegisterRoot)
+	deps.Resources = append(deps.Resources, h,
+		&handlers.Audit{Service: auditor},
+		&handlers.Admin{Config: a.cfg.Redacted})
+	return nil
+}
+
+// kvStore is Redis when REDIS_URL is set, process memory otherwise.
+func (a *App) kvStore() kv.Store {
+	if a.redis != nil {
+		return a.guardKV(kv.NewRedis(a.redis, a.cfg.RedisKeyPrefix, a.cfg.RedisCallTimeout))
+	}
+	mem := kv.NewMemory(nil)
+	a.workers = append(a.workers, authPeriodic(memorySweepEvery, mem.Sweep))
+	return mem
+}
+
+// seedUsers creates the demo users (embedded mode, or SEED_DEMO_USERS=true)
+// and the bootstrap admin (ADMIN_USERNAME/ADMIN_PASSWORD).
+func (a *App) seedUsers(ctx context.Context, users *auth.Users) error {
+	if !a.db.Migrator().HasTable("users") {
+		// MIGRATE_ON_START=false with migrations pending: this replica is not
+		// ready, and the one that applies the migrations seeds the accounts.
+		a.log.Warn("users table missing (migrations pending); accounts not seeded by this instance")
+		return nil
+	}
+	if a.cfg.SeedDemoUsers {
+		created, err := users.SeedDemo(ctx)
+		if err != nil {
+			return err
+		}
+		a.log.Warn("demo users with well-known passwords are enabled (admin/admin123, operator/operator123, developer/dev123, observer/obs123); set SEED_DEMO_USERS=false and ADMIN_USERNAME/ADMIN_PASSWORD for real use",
+			slog.Any("created_now", created))
+	}
+	if a.cfg.AdminUsername != "" {
+		changed, err := users.EnsureAdmin(ctx, a.cfg.AdminUsername, a.cfg.AdminPassword)
+		if err != nil {
+			return err
+		}
+		a.log.Info("bootstrap admin", slog.String("username", auth.NormalizeUsername(a.cfg.AdminUsername)), slog.Bool("changed", changed))
+	}
+	return nil
+}
+
+// tokens is HS256 with JWT_SECRET, else RS256 from the key directory
+// (generated on first start in embedded mode, required in production).
+func (a *App) tokens() (*auth.Tokens, error) {
+	opts := auth.TokenOptions{
+		Issuer: a.cfg.JWTIssuer, Audience: a.cfg.JWTAudience, TTL: a.cfg.JWTTTL, Leeway: tokenLeeway,
+	}
+	if a.cfg.JWTSecret != "" {
+		opts.Secret = []byte(a.cfg.JWTSecret)
+		a.log.Info("jwt", slog.String("alg", "HS256"))
+		return auth.NewTokens(opts)
+	}
+	dir := KeysDir(a.cfg)
+	keys, err := auth.OpenKeySet(auth.KeySetOptions{
+		Dir: dir, Retention: KeyRetention(a.cfg), MinReload: keyReloadMinGap,
+	}, !a.cfg.Production())
+	if err != nil {
+		return nil, err
+	}
+	a.workers = append(a.workers, authPeriodic(keyReloadEvery, func() {
+		if err := keys.Reload(); err != nil {
+			a.log.Warn("reloading JWT keys failed; keeping the loaded ones", slog.Any("error", err))
+		}
+	}))
+	ids := keys.Keys()
+	a.log.Info("jwt", slog.String("alg", "RS256"), slog.String("keys_dir", dir),
+		slog.String("current_kid", ids[len(ids)-1].ID), slog.Int("verification_keys", len(ids)))
+	opts.Keys = keys
+	return auth.NewTokens(opts)
+}
+
+// authPeriodic returns a worker that calls f every d until its context ends.
+func authPeriodic(d time.Duration, f func()) func(context.Context) {
+	return func(ctx context.Context) {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				f()
+			}
+		}
+	}
+}

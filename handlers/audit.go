@@ -1,0 +1,145 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// AuditLister is what GET /audit needs from services/audit.
+type AuditLister interface {
+	List(ctx context.Context, f audit.Filter) (audit.Page, error)
+}
+
+// Audit serves the audit trail.
+type Audit struct {
+	Service AuditLister
+}
+
+// AuditQuery are the filters of GET /audit.
+type AuditQuery struct {
+	UserID       string `form:"user_id" binding:"max=200"`
+	Action       string `form:"action" binding:"max=200"`
+	ResourceType string `form:"resource_type" binding:"max=200"`
+	ResourceID   string `form:"resource_id" binding:"max=200"`
+	Since        string `form:"since" binding:"max=64"`
+	Until        string `form:"until" binding:"max=64"`
+	Cursor       string `form:"cursor" binding:"max=500"`
+	Limit        int    `form:"limit" binding:"min=0,max=200"`
+}
+
+// AuditEntryResponse is one audit entry.
+type AuditEntryResponse struct {
+	ID           int64          `json:"id" example:"42"`
+	UserID       string         `json:"user_id,omitempty" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	Role         string         `json:"role,omitempty" example:"admin"`
+	Action       string         `json:"action" example:"auth.login.success"`
+	ResourceType string         `json:"resource_type,omitempty" example:"user"`
+	ResourceID   string         `json:"resource_id,omitempty" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	Details      map[string]any `json:"details"`
+	RequestID    string         `json:"request_id,omitempty" example:"4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f"`
+	ClientIP     string         `json:"client_ip,omitempty" example:"203.0.113.7"`
+	CreatedAt    time.Time      `json:"created_at" example:"2026-01-02T15:04:05.123456Z"`
+}
+
+// AuditPageResponse is one page of the audit trail, newest first.
+type AuditPageResponse struct {
+	Items []AuditEntryResponse `json:"items"`
+	// NextCursor fetches the next page; absent on the last page.
+	NextCursor string `json:"next_cursor,omitempty" example:"eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6IjQyIn0"`
+}
+
+// Register implements Resource.
+func (h *Audit) Register(api *gin.RouterGroup, _ RouteLimiter) {
+	api.GET("/audit", middleware.Authenticated(), middleware.Require(auth.PermSystemAdmin), h.List)
+}
+
+// List godoc
+//
+//	@Summary		List audit entries
+//	@Description	Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is absent.
+//	@Tags			audit
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			user_id			query		string	false	"actor's user id"					maxlength(200)
+//	@Param			action			query		string	false	"e.g. auth.login.fail"				maxlength(200)
+//	@Param			resource_type	query		string	false	"e.g. user, token"					maxlength(200)
+//	@Param			resource_id		query		string	false	"resource id"						maxlength(200)
+//	@Param			since			query		string	false	"RFC 3339, inclusive"				format(date-time)
+//	@Param			until			query		string	false	"RFC 3339, exclusive"				format(date-time)
+//	@Param			cursor			query		string	false	"next_cursor of the previous page"	maxlength(500)
+//	@Param			limit			query		int		false	"page size (default 50)"			minimum(1)	maximum(200)
+//	@Success		200				{object}	AuditPageResponse
+//	@Failure		401				{object}	middleware.ErrorBody
+//	@Failure		403				{object}	middleware.ErrorBody
+//	@Failure		422				{object}	middleware.ErrorBody	"bad filter or cursor"
+//	@Failure		429				{object}	middleware.ErrorBody
+//	@Failure		500				{object}	middleware.ErrorBody
+//	@Failure		503				{object}	middleware.ErrorBody
+//	@Header			200,429			{integer}	X-RateLimit-Limit		"requests allowed in the current window"
+//	@Header			200,429			{integer}	X-RateLimit-Remaining	"requests left in the current window"
+//	@Header			200,429			{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
+//	@Header			429				{integer}	Retry-After				"seconds to wait before retrying"
+//	@Router			/api/v1/audit [get]
+func (h *Audit) List(c *gin.Context) {
+	var q AuditQuery
+	if !bindQuery(c, &q) {
+		return
+	}
+	f := audit.Filter{
+		UserID: q.UserID, Action: q.Action, ResourceType: q.ResourceType, ResourceID: q.ResourceID,
+		Cursor: q.Cursor, Limit: q.Limit,
+	}
+	var bad []errs.FieldError
+	for _, p := range []struct {
+		name, raw string
+		dst       *time.Time
+	}{{"since", q.Since, &f.Since}, {"until", q.Until, &f.Until}} {
+		if p.raw == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, p.raw)
+		if err != nil {
+			bad = append(bad, errs.FieldError{Field: p.name, Message: "must be an RFC 3339 timestamp"})
+		}
+		*p.dst = t
+	}
+	if len(bad) > 0 {
+		_ = c.Error(errs.Validation(bad...))
+		return
+	}
+	page, err := h.Service.List(c.Request.Context(), f)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, auditPage(page))
+}
+
+func auditPage(p audit.Page) AuditPageResponse {
+	out := AuditPageResponse{Items: make([]AuditEntryResponse, len(p.Items)), NextCursor: p.NextCursor}
+	for i, e := range p.Items {
+		out.Items[i] = auditEntry(e)
+	}
+	return out
+}
+
+func auditEntry(e models.AuditEntry) AuditEntryResponse {
+	details := map[string]any(e.Details)
+	if details == nil {
+		details = map[string]any{}
+	}
+	return AuditEntryResponse{
+		ID: e.ID, UserID: e.UserID, Role: e.Role, Action: e.Action, ResourceType: e.ResourceType,
+		ResourceID: e.ResourceID, Details: details, RequestID: e.RequestID, ClientIP: e.ClientIP,
+		CreatedAt: e.CreatedAt.UTC(),
+	}
+}

@@ -1,0 +1,194 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// AuthService is what the auth handlers need from services/auth.
+type AuthService interface {
+	Login(ctx context.Context, actor audit.Actor, username, password string) (auth.Session, error)
+	Logout(ctx context.Context, actor audit.Actor, id auth.Identity) error
+}
+
+// KeySource publishes the token verification keys.
+type KeySource interface {
+	JWKS() auth.JWKSet
+}
+
+// Auth serves login, logout, "who am I" and the JWKS document.
+type Auth struct {
+	Service AuthService
+	Keys    KeySource
+}
+
+// LoginRequest is the body of POST /auth/login.
+type LoginRequest struct {
+	Username string `json:"username" binding:"required,max=128" example:"admin" maxLength:"128"`
+	// Password is at most 72 bytes (bcrypt's limit); longer ones are refused with 422.
+	Password string `json:"password" binding:"required,max=1024" example:"admin123" maxLength:"72"`
+}
+
+// LoginResponse is a new bearer token with the caller's role and permissions.
+type LoginResponse struct {
+	Token       string    `json:"token" example:"eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9..."`
+	TokenType   string    `json:"token_type" example:"Bearer"`
+	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z"`
+	Role        string    `json:"role" example:"admin"`
+	Permissions []string  `json:"permissions" example:"system.admin,metrics.view"`
+}
+
+// MeResponse describes the caller.
+type MeResponse struct {
+	UserID      string    `json:"user_id" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	Username    string    `json:"username" example:"admin"`
+	Role        string    `json:"role" example:"admin"`
+	Permissions []string  `json:"permissions" example:"system.admin,metrics.view"`
+	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z"`
+}
+
+// Register implements Resource.
+func (h *Auth) Register(api *gin.RouterGroup, limits RouteLimiter) {
+	g := api.Group("/auth")
+	g.POST("/login", limits.Scope("login"), h.Login)
+	g.POST("/logout", middleware.Authenticated(), h.Logout)
+	g.GET("/me", middleware.Authenticated(), h.Me)
+}
+
+// RegisterRoot registers GET /.well-known/jwks.json.
+func (h *Auth) RegisterRoot(r *gin.Engine) {
+	r.GET("/.well-known/jwks.json", h.JWKS)
+}
+
+// Login godoc
+//
+//	@Summary		Log in
+//	@Description	Exchanges a username and password for a bearer token (JWT, valid for JWT_TTL). An unknown user, a wrong password and a disabled account all answer the same 401. After LOGIN_MAX_ATTEMPTS failures for one username from one client IP within LOGIN_LOCKOUT_TTL_SECONDS, further attempts answer 429 with Retry-After until the window ends; a success resets the count. Rate limited by RATE_LIMIT_LOGIN per client IP.
+//	@Tags			auth
+//	@Accept			json
+//	@Produce		json
+//	@Param			body	body		LoginRequest	true	"credentials"
+//	@Success		200		{object}	LoginResponse
+//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.invalid_credentials"
+//	@Failure		413		{object}	middleware.ErrorBody
+//	@Failure		422		{object}	middleware.ErrorBody	"missing field or password over 72 bytes"
+//	@Failure		429		{object}	middleware.ErrorBody	"locked out or rate limited"
+//	@Failure		500		{object}	middleware.ErrorBody
+//	@Failure		503		{object}	middleware.ErrorBody	"lockout store down and RATE_LIMIT_FAIL_MODE=closed"
+//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
+//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
+//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
+//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Router			/api/v1/auth/login [post]
+func (h *Auth) Login(c *gin.Context) {
+	var req LoginRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	s, err := h.Service.Login(c.Request.Context(), actorOf(c), req.Username, req.Password)
+	if err != nil {
+		setRetryAfter(c, err)
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, LoginResponse{
+		Token: s.Token, TokenType: "Bearer", ExpiresAt: s.ExpiresAt.UTC(), Role: s.User.Role,
+		Permissions: permissionNames(auth.PermissionsOf(auth.Role(s.User.Role))),
+	})
+}
+
+// Logout godoc
+//
+//	@Summary		Log out
+//	@Description	Revokes the presented token (its jti) until it expires; using it afterwards answers 401.
+//	@Tags			auth
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Success		200		{object}	StatusResponse
+//	@Failure		401		{object}	middleware.ErrorBody
+//	@Failure		429		{object}	middleware.ErrorBody
+//	@Failure		500		{object}	middleware.ErrorBody
+//	@Failure		503		{object}	middleware.ErrorBody	"revocation store down"
+//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
+//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
+//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
+//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Router			/api/v1/auth/logout [post]
+func (h *Auth) Logout(c *gin.Context) {
+	id, _ := middleware.IdentityFrom(c)
+	if err := h.Service.Logout(c.Request.Context(), actorOf(c), id); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, StatusResponse{Status: "logged_out"})
+}
+
+// Me godoc
+//
+//	@Summary		Who am I
+//	@Description	The caller's username, current role and the permissions it grants.
+//	@Tags			auth
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Success		200		{object}	MeResponse
+//	@Failure		401		{object}	middleware.ErrorBody
+//	@Failure		429		{object}	middleware.ErrorBody
+//	@Failure		500		{object}	middleware.ErrorBody
+//	@Failure		503		{object}	middleware.ErrorBody	"revocation store down and RATE_LIMIT_FAIL_MODE=closed"
+//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
+//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
+//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
+//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Router			/api/v1/auth/me [get]
+func (h *Auth) Me(c *gin.Context) {
+	id, _ := middleware.IdentityFrom(c)
+	c.JSON(http.StatusOK, MeResponse{
+		UserID: id.UserID, Username: id.Username, Role: string(id.Role),
+		Permissions: permissionNames(id.Permissions()), ExpiresAt: id.ExpiresAt.UTC(),
+	})
+}
+
+// JWKS godoc
+//
+//	@Summary		Token verification keys
+//	@Description	RFC 7517 JWK Set of every RS256 key a live token may be signed with (the current key and keys retired less than JWT_TTL ago). Empty when tokens use HS256. Cacheable for 5 minutes.
+//	@Tags			infrastructure
+//	@Produce		json
+//	@Success		200	{object}	auth.JWKSet
+//	@Header			200	{string}	Cache-Control	"public, max-age=300"
+//	@Router			/.well-known/jwks.json [get]
+func (h *Auth) JWKS(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, h.Keys.JWKS())
+}
+
+func permissionNames(ps []auth.Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// setRetryAfter copies a service's retry_after_seconds detail to the
+// Retry-After header of a 429.
+func setRetryAfter(c *gin.Context, err error) {
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Code != errs.CodeRateLimited {
+		return
+	}
+	if s, ok := e.Details["retry_after_seconds"].(int64); ok {
+		c.Header("Retry-After", strconv.FormatInt(s, 10))
+	}
+}

@@ -1,0 +1,653 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/golden-architecture/control-plane/handlers"
+	"github.com/golden-architecture/control-plane/internal/testenv"
+	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/health"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
+)
+
+// rlVerifier accepts "user:<id>:<role>" tokens and refuses everything else
+// (a forged token, "expired:<id>:<role>"), like the real verifier does.
+type rlVerifier struct{}
+
+func (rlVerifier) Verify(_ context.Context, token string) (auth.Identity, error) {
+	parts := strings.Split(token, ":")
+	if len(parts) == 3 && parts[0] == "user" {
+		return auth.Identity{UserID: parts[1], Username: parts[1], Role: auth.Role(parts[2])}, nil
+	}
+	return auth.Identity{}, errs.New(errs.CodeUnauthorized, "token is expired or forged")
+}
+
+// rlResource has one route per route scope, plus one with only the global
+// limit, so every scope is tested through the real router and middleware.
+type rlResource struct{}
+
+func (rlResource) Register(api *gin.RouterGroup, limits handlers.RouteLimiter) {
+	ok := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) }
+	api.GET("/rl/plain", ok)
+	api.POST("/rl/login", limits.Scope(ratelimit.ScopeLogin), ok)
+	api.POST("/rl/budget", limits.Scope(ratelimit.ScopeBudgetRequest), ok)
+	api.POST("/rl/reset", limits.Scope(ratelimit.ScopeBreakerReset), ok)
+	api.GET("/rl/stats", limits.Scope(ratelimit.ScopeHealth), ok)
+}
+
+type rlHealth struct{}
+
+func (rlHealth) Check(context.Context) (health.Report, bool) {
+	return health.Report{Status: "ok"}, true
+}
+
+// rlOptions are the rates of a test router: every role and scope unlimited
+// in practice unless overridden by name ("admin", "login", ...).
+func rlOptions(t testing.TB, overrides map[string]string) ratelimit.Options {
+	t.Helper()
+	rate := func(name string) ratelimit.Rate {
+		s := "100000-M"
+		if v, ok := overrides[name]; ok {
+			s = v
+		}
+		r, err := ratelimit.ParseRate(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	opts := ratelimit.Options{Roles: map[string]ratelimit.Rate{}, Scopes: map[string]ratelimit.Scope{}}
+	for _, role := range auth.Roles() {
+		opts.Roles[string(role)] = rate(string(role))
+	}
+	for _, s := range []string{ratelimit.ScopeLogin, ratelimit.ScopeBudgetRequest, ratelimit.ScopeBreakerReset, ratelimit.ScopeHealth} {
+		opts.Scopes[s] = ratelimit.Scope{Rate: rate(s), PerIP: s == ratelimit.ScopeLogin}
+	}
+	return opts
+}
+
+// rlRouter is the real router with the real limiter middleware, the test
+// verifier and rlResource.
+func rlRouter(t testing.TB, store ratelimit.Store, opts ratelimit.Options, limitsOn bool) (http.Handler, *prometheus.Registry) {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	reg := prometheus.NewRegistry()
+	var limits handlers.RouteLimiter = handlers.NoLimits{}
+	if limitsOn {
+		opts.Metrics = ratelimit.NewMetrics(reg)
+		l, err := ratelimit.New(store, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		limits = middleware.NewRateLimits(l)
+	}
+	r, err := handlers.NewRouter(handlers.Deps{
+		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Version:      "test",
+		MaxBodyBytes: 1 << 20,
+		HTTPMetrics:  middleware.NewHTTPMetrics(reg),
+		Metrics:      http.NotFoundHandler(),
+		Verifier:     rlVerifier{},
+		Limits:       limits,
+		Health:       &handlers.Health{Checker: rlHealth{}},
+		Resources:    []handlers.Resource{rlResource{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, reg
+}
+
+func rlServer(t testing.TB, overrides map[string]string) (*testenv.Client, *prometheus.Registry) {
+	t.Helper()
+	h, reg := rlRouter(t, ratelimit.NewMemoryStore("t"), rlOptions(t, overrides), true)
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return testenv.NewClient(hs.URL), reg
+}
+
+// wantLimited checks a 429: Retry-After, the X-RateLimit-* headers and the
+// one error shape with details {scope, limit, remaining, reset_at}.
+func wantLimited(t testing.TB, r *testenv.Response, scope string, limit int) {
+	t.Helper()
+	e := r.WantError(t, http.StatusTooManyRequests, "rate_limit.exceeded")
+	now := time.Now().Unix()
+	retry, err := strconv.ParseInt(r.Header.Get("Retry-After"), 10, 64)
+	if err != nil || retry < 1 || retry > 62 {
+		t.Errorf("Retry-After = %q, want whole seconds in [1, 62]", r.Header.Get("Retry-After"))
+	}
+	wantHeaders(t, r, limit, 0)
+	reset, _ := strconv.ParseInt(r.Header.Get("X-RateLimit-Reset"), 10, 64)
+	if reset < now || reset > now+62 {
+		t.Errorf("X-RateLimit-Reset = %d, want unix seconds within the minute from %d", reset, now)
+	}
+	if e.Details["scope"] != scope || e.Details["limit"] != float64(limit) || e.Details["remaining"] != float64(0) {
+		t.Errorf("details = %v, want scope %q, limit %d, remaining 0", e.Details, scope, limit)
+	}
+	at, err := time.Parse(time.RFC3339, fmt.Sprint(e.Details["reset_at"]))
+	if err != nil || at.Unix() != reset {
+		t.Errorf("details.reset_at = %v, want the RFC 3339 form of X-RateLimit-Reset %d", e.Details["reset_at"], reset)
+	}
+}
+
+// wantHeaders checks X-RateLimit-Limit and -Remaining.
+func wantHeaders(t testing.TB, r *testenv.Response, limit, remaining int) {
+	t.Helper()
+	gotLimit, gotRemaining := r.Header.Get("X-RateLimit-Limit"), r.Header.Get("X-RateLimit-Remaining")
+	if gotLimit != strconv.Itoa(limit) || gotRemaining != strconv.Itoa(remaining) {
+		t.Errorf("X-RateLimit-Limit/Remaining = %q/%q, want %d/%d", gotLimit, gotRemaining, limit, remaining)
+	}
+	if r.Header.Get("X-RateLimit-Reset") == "" {
+		t.Error("no X-RateLimit-Reset header")
+	}
+}
+
+func wantNoLimitHeaders(t testing.TB, r *testenv.Response) {
+	t.Helper()
+	for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"} {
+		if v := r.Header.Get(h); v != "" {
+			t.Errorf("%s = %q on an unlimited answer", h, v)
+		}
+	}
+}
+
+// registryValue sums the series of a family whose labels include want.
+func registryValue(t testing.TB, reg prometheus.Gatherer, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// TestRateLimitEveryScope: for each role's global limit and each route
+// scope, 3 requests pass with counting-down headers and the 4th is a 429.
+func TestRateLimitEveryScope(t *testing.T) {
+	tests := []struct {
+		name        string
+		limit       string // the overridden rate's name
+		method      string
+		path        string
+		token       string
+		scope       string // details.scope
+		metricScope string
+	}{
+		{"anonymous", "anonymous", http.MethodGet, "/api/v1/rl/plain", "", "global", "anonymous"},
+		{"admin", "admin", http.MethodGet, "/api/v1/rl/plain", "user:1:admin", "global", "admin"},
+		{"operator", "operator", http.MethodGet, "/api/v1/rl/plain", "user:2:operator", "global", "operator"},
+		{"developer", "developer", http.MethodGet, "/api/v1/rl/plain", "user:3:developer", "global", "developer"},
+		{"observer", "observer", http.MethodGet, "/api/v1/rl/plain", "user:4:observer", "global", "observer"},
+		{"login", "login", http.MethodPost, "/api/v1/rl/login", "", "login", "login"},
+		{"budget_request", "budget_request", http.MethodPost, "/api/v1/rl/budget", "user:1:operator", "budget_request", "budget_request"},
+		{"breaker_reset", "breaker_reset", http.MethodPost, "/api/v1/rl/reset", "user:1:admin", "breaker_reset", "breaker_reset"},
+		{"health on /api/v1/stats", "health", http.MethodGet, "/api/v1/rl/stats", "user:1:observer", "health", "health"},
+		{"health on /health", "health", http.MethodGet, "/health", "", "health", "health"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, reg := rlServer(t, map[string]string{tt.limit: "3-M"})
+			req := testenv.Request{Method: tt.method, Path: tt.path, Token: tt.token}
+			for i := range 3 {
+				r := c.Send(t, req)
+				if r.Status == http.StatusTooManyRequests {
+					t.Fatalf("request %d: 429 before the limit: %s", i+1, r.Body)
+				}
+				wantHeaders(t, r, 3, 2-i)
+			}
+			wantLimited(t, c.Send(t, req), tt.scope, 3)
+			if got := registryValue(t, reg, "rate_limit_exceeded_total", map[string]string{"scope": tt.metricScope}); got != 1 {
+				t.Errorf("rate_limit_exceeded_total{scope=%q} = %v, want 1", tt.metricScope, got)
+			}
+		})
+	}
+}
+
+// TestRateLimitKeys: a verified token is limited as its user, anything else
+// as its IP; login is per IP whoever calls.
+func TestRateLimitKeys(t *testing.T) {
+	get := func(c *testenv.Client, token string) *testenv.Response {
+		return c.Send(t, testenv.Request{Method: http.MethodGet, Path: "/api/v1/rl/plain", Token: token})
+	}
+	t.Run("two users from one IP have separate budgets", func(t *testing.T) {
+		c, _ := rlServer(t, map[string]string{"developer": "2-M", "anonymous": "2-M"})
+		get(c, "user:a:developer").WantStatus(t, http.StatusOK)
+		get(c, "user:a:developer").WantStatus(t, http.StatusOK)
+		wantLimited(t, get(c, "user:a:developer"), "global", 2)
+		wantHeaders(t, get(c, "user:b:developer").WantStatus(t, http.StatusOK), 2, 1)
+		wantHeaders(t, get(c, "").WantStatus(t, http.StatusOK), 2, 1) // the IP's own budget
+	})
+	for _, bad := range []string{"forged-token", "expired:a:admin"} {
+		t.Run(bad+" counts against its IP", func(t *testing.T) {
+			c, _ := rlServer(t, map[string]string{"anonymous": "2-M"})
+			wantHeaders(t, get(c, bad).WantStatus(t, http.StatusOK), 2, 1)
+			wantHeaders(t, get(c, "").WantStatus(t, http.StatusOK), 2, 0)
+			wantLimited(t, get(c, bad), "global", 2)
+			wantLimited(t, get(c, ""), "global", 2)
+			wantHeaders(t, get(c, "user:a:admin").WantStatus(t, http.StatusOK), 100000, 99999)
+		})
+	}
+	t.Run("login is per IP even with a token", func(t *testing.T) {
+		c, _ := rlServer(t, map[string]string{"login": "2-M"})
+		login := func(token string) *testenv.Response {
+			return c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login", Token: token})
+		}
+		login("user:a:admin").WantStatus(t, http.StatusOK)
+		login("user:b:admin").WantStatus(t, http.StatusOK)
+		wantLimited(t, login(""), "login", 2)
+	})
+	t.Run("other scopes are per user", func(t *testing.T) {
+		c, _ := rlServer(t, map[string]string{"budget_request": "1-M"})
+		budget := func(token string) *testenv.Response {
+			return c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/budget", Token: token})
+		}
+		budget("user:a:operator").WantStatus(t, http.StatusOK)
+		wantLimited(t, budget("user:a:operator"), "budget_request", 1)
+		budget("user:b:operator").WantStatus(t, http.StatusOK)
+		budget("").WantStatus(t, http.StatusOK)
+	})
+}
+
+// TestRateLimitHeadersShowClosest: with the global and a route limit on one
+// request, the headers describe the one with fewer requests remaining.
+func TestRateLimitHeadersShowClosest(t *testing.T) {
+	tests := []struct {
+		name                 string
+		anonymous, login     string
+		wantLimit, wantRemai int
+	}{
+		{"route scope closer", "5-M", "3-M", 3, 2},
+		{"global closer", "2-M", "10-M", 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := rlServer(t, map[string]string{"anonymous": tt.anonymous, "login": tt.login})
+			r := c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login"})
+			wantHeaders(t, r.WantStatus(t, http.StatusOK), tt.wantLimit, tt.wantRemai)
+		})
+	}
+	t.Run("the exhausted scope answers", func(t *testing.T) {
+		// Global allows 2, login 1: the second request is refused by login
+		// while global still has 0 left; the 429 describes login.
+		c, _ := rlServer(t, map[string]string{"anonymous": "2-M", "login": "1-M"})
+		c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login"}).WantStatus(t, http.StatusOK)
+		wantLimited(t, c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login"}), "login", 1)
+		// Global has now been used up too (both count): the next request
+		// is refused by global first.
+		wantLimited(t, c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login"}), "global", 2)
+	})
+}
+
+// TestRateLimitForwardedFor: X-Forwarded-For is ignored from an untrusted
+// peer and used from a trusted proxy (httptest peers are 127.0.0.1).
+func TestRateLimitForwardedFor(t *testing.T) {
+	health := func(srv *testenv.Server, xff string) *testenv.Response {
+		return srv.Send(t, testenv.Request{Method: http.MethodGet, Path: "/health", Header: map[string]string{"X-Forwarded-For": xff}})
+	}
+	t.Run("untrusted peer", func(t *testing.T) {
+		srv := testenv.Quick(t, "RATE_LIMIT_HEALTH", "2-M")
+		health(srv, "203.0.113.1").WantStatus(t, http.StatusOK)
+		health(srv, "203.0.113.2").WantStatus(t, http.StatusOK)
+		wantLimited(t, health(srv, "203.0.113.3"), "health", 2)
+	})
+	t.Run("trusted proxy", func(t *testing.T) {
+		srv := testenv.Quick(t, "RATE_LIMIT_HEALTH", "2-M", "TRUSTED_PROXIES", "127.0.0.1/32")
+		health(srv, "203.0.113.1").WantStatus(t, http.StatusOK)
+		health(srv, "203.0.113.1").WantStatus(t, http.StatusOK)
+		wantLimited(t, health(srv, "203.0.113.1"), "health", 2)
+		wantHeaders(t, health(srv, "203.0.113.2").WantStatus(t, http.StatusOK), 2, 1)
+		wantHeaders(t, health(srv, "198.51.100.7, 203.0.113.9").WantStatus(t, http.StatusOK), 2, 1)
+	})
+}
+
+// TestRateLimitApp: the wired app limits /health and /api/v1, never the
+// probes or /metrics, and RATE_LIMITS_ENABLED=false turns limits off.
+func TestRateLimitApp(t *testing.T) {
+	t.Run("health scope and unlimited infrastructure", func(t *testing.T) {
+		srv := testenv.Quick(t, "RATE_LIMIT_HEALTH", "3-M", "RATE_LIMIT_ANONYMOUS", "3-M")
+		for i := range 3 {
+			wantHeaders(t, srv.Get(t, "/health", "").WantStatus(t, http.StatusOK), 3, 2-i)
+		}
+		wantLimited(t, srv.Get(t, "/health", ""), "health", 3)
+		for _, path := range []string{"/health/live", "/health/ready", "/metrics"} {
+			for range 10 {
+				r := srv.Get(t, path, "").WantStatus(t, http.StatusOK)
+				wantNoLimitHeaders(t, r)
+			}
+		}
+		if got := registryValue(t, srv.App.Registry(), "rate_limit_exceeded_total", map[string]string{"scope": "health"}); got != 1 {
+			t.Errorf("rate_limit_exceeded_total{scope=health} = %v, want 1", got)
+		}
+	})
+	t.Run("anonymous on /api/v1 before authentication", func(t *testing.T) {
+		srv := testenv.Quick(t, "RATE_LIMIT_ANONYMOUS", "2-M")
+		if r := srv.Get(t, "/api/v1/auth/me", ""); r.Status == http.StatusNotFound {
+			t.Skip("GET /api/v1/auth/me is not registered yet")
+		}
+		srv.Get(t, "/api/v1/auth/me", "").WantError(t, http.StatusUnauthorized, "auth.unauthorized")
+		wantLimited(t, srv.Get(t, "/api/v1/auth/me", ""), "global", 2)
+		// Unknown /api/v1 paths are not routes: no group middleware.
+		srv.Get(t, "/api/v1/no-such-route", "").WantError(t, http.StatusNotFound, "resource.not_found")
+	})
+	t.Run("disabled", func(t *testing.T) {
+		srv := testenv.Quick(t, "RATE_LIMITS_ENABLED", "false", "RATE_LIMIT_HEALTH", "1-M")
+		for range 5 {
+			wantNoLimitHeaders(t, srv.Get(t, "/health", "").WantStatus(t, http.StatusOK))
+		}
+	})
+}
+
+// loginRoute skips the test until the auth capability registers login.
+func loginRoute(t *testing.T, srv *testenv.Server) {
+	t.Helper()
+	r := srv.Post(t, "/api/v1/auth/login", "", map[string]string{})
+	if r.Status == http.StatusNotFound {
+		t.Skip("POST /api/v1/auth/login is not registered yet")
+	}
+}
+
+// TestRateLimitLoginAndUsers drives the real login and tokens: the login
+// scope, and per-user budgets of real identities from one IP.
+func TestRateLimitLoginAndUsers(t *testing.T) {
+	t.Run("login", func(t *testing.T) {
+		srv := testenv.Quick(t, "RATE_LIMIT_LOGIN", "4-M")
+		loginRoute(t, srv) // the probe is the first of 4
+		for i := range 3 {
+			r := srv.Post(t, "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "admin123"})
+			wantHeaders(t, r.WantStatus(t, http.StatusOK), 4, 2-i)
+		}
+		wantLimited(t, srv.Post(t, "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "admin123"}), "login", 4)
+	})
+	t.Run("users and IP", func(t *testing.T) {
+		srv := testenv.Quick(t, "RATE_LIMIT_DEVELOPER", "3-M", "RATE_LIMIT_ANONYMOUS", "3-M")
+		loginRoute(t, srv)
+		dev, op := srv.Token(t, "developer"), srv.Token(t, "operator")
+		// The IP has used 3 anonymous requests (probe, two logins).
+		wantLimited(t, srv.Get(t, "/api/v1/auth/me", ""), "global", 3)
+		wantLimited(t, srv.Get(t, "/api/v1/auth/me", "forged.jwt.token"), "global", 3)
+		for range 3 {
+			srv.Get(t, "/api/v1/auth/me", dev).WantStatus(t, http.StatusOK)
+		}
+		wantLimited(t, srv.Get(t, "/api/v1/auth/me", dev), "global", 3)
+		srv.Get(t, "/api/v1/auth/me", op).WantStatus(t, http.StatusOK)
+	})
+}
+
+// TestRateLimitSharedAcrossServers: two servers on one Redis enforce one
+// limit: RATE_LIMIT_LOGIN=5-M allows 5 logins in total, not 10.
+func TestRateLimitSharedAcrossServers(t *testing.T) {
+	if _, haveRedis, _ := testenv.External(); !haveRedis {
+		t.Skip("TEST_REDIS_URL is not set: servers share no Redis, so a shared limit cannot be tested")
+	}
+	env := testenv.New(t, "RATE_LIMIT_LOGIN", "5-M", "RATE_LIMIT_HEALTH", "5-M")
+	servers := []*testenv.Server{env.Start(t), env.Start(t)}
+	t.Run("health", func(t *testing.T) {
+		allowed := 0
+		for i := range 10 {
+			if servers[i%2].Get(t, "/health", "").Status != http.StatusTooManyRequests {
+				allowed++
+			}
+		}
+		if allowed != 5 {
+			t.Errorf("%d of 10 /health requests across two servers passed, want 5", allowed)
+		}
+	})
+	t.Run("login", func(t *testing.T) {
+		loginRoute(t, servers[0]) // counts as one
+		allowed := 1
+		for i := range 9 {
+			r := servers[i%2].Post(t, "/api/v1/auth/login", "", map[string]string{"username": "observer", "password": "obs123"})
+			switch r.Status {
+			case http.StatusOK:
+				allowed++
+			case http.StatusTooManyRequests:
+				wantLimited(t, r, "login", 5)
+			default:
+				t.Fatalf("login answered %d: %s", r.Status, r.Body)
+			}
+		}
+		if allowed != 5 {
+			t.Errorf("%d of 10 logins across two servers passed, want 5", allowed)
+		}
+	})
+}
+
+// TestRateLimitTwoProcesses: two server processes on one Redis (TEST_REDIS_URL,
+// else a redis-server of the test's own) allow RATE_LIMIT_LOGIN=5-M logins
+// in total, not 5 each.
+func TestRateLimitTwoProcesses(t *testing.T) {
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		rs := newRLRedis(t)
+		rs.start(t)
+		url = rs.url()
+	}
+	binary := testenv.BuildBinary(t)
+	vars := map[string]string{
+		"RATE_LIMIT_STORAGE_URI": url, "RATE_LIMIT_PREFIX": fmt.Sprintf("test:%d:rl", time.Now().UnixNano()),
+		"RATE_LIMIT_LOGIN": "5-M", "RATE_LIMIT_ANONYMOUS": "100000-M",
+		"SEED_DEMO_USERS": "true", "BCRYPT_COST": "4", "LOG_LEVEL": "warn",
+	}
+	urlA, _ := testenv.StartProcess(t, binary, vars)
+	urlB, _ := testenv.StartProcess(t, binary, vars)
+	clients := []*testenv.Client{testenv.NewClient(urlA), testenv.NewClient(urlB)}
+	allowed := 0
+	for i := range 10 {
+		r := clients[i%2].Post(t, "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "admin123"})
+		switch r.Status {
+		case http.StatusOK:
+			allowed++
+		case http.StatusTooManyRequests:
+			wantLimited(t, r, "login", 5)
+		default:
+			t.Fatalf("login %d answered %d: %s", i, r.Status, r.Body)
+		}
+	}
+	if allowed != 5 {
+		t.Errorf("%d of 10 logins across two processes passed, want 5", allowed)
+	}
+}
+
+// rlRedis is a redis-server process owned by one test on its own port.
+type rlRedis struct {
+	port int
+	cmd  *exec.Cmd
+}
+
+const rlRedisBin = "/usr/bin/redis-server"
+
+func newRLRedis(t *testing.T) *rlRedis {
+	t.Helper()
+	if _, err := os.Stat(rlRedisBin); err != nil {
+		t.Skipf("%s is not installed (apt-get install redis-server): skipping the Redis outage test", rlRedisBin)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rlRedis{port: ln.Addr().(*net.TCPAddr).Port}
+	_ = ln.Close()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *rlRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+
+func (s *rlRedis) start(t *testing.T) {
+	t.Helper()
+	s.cmd = exec.Command(rlRedisBin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port)})
+	defer c.Close()
+	testenv.Wait(t, 10*time.Second, "redis-server to answer", func() bool { return c.Ping(context.Background()).Err() == nil })
+}
+
+// stop kills only this test's redis-server, by its PID.
+func (s *rlRedis) stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// TestRateLimitRedisOutage: the limiter's Redis is killed mid-test and
+// restarted on the same port. Fail open serves requests unlimited, fail
+// closed answers 503; the gauge says so; limits apply again after restart
+// without restarting the service. A service started while Redis is down
+// serves too and enforces limits once Redis starts.
+func TestRateLimitRedisOutage(t *testing.T) {
+	const limit = 3
+	health := func(srv *testenv.Server) *testenv.Response { return srv.Get(t, "/health", "") }
+	degraded := func(srv *testenv.Server) float64 {
+		return registryValue(t, srv.App.Registry(), "rate_limit_degraded", nil)
+	}
+	// enforcedAgain polls until an answer carries the limit headers (Redis
+	// reached), then uses up the rest of the window and wants a 429.
+	enforcedAgain := func(t *testing.T, srv *testenv.Server) {
+		t.Helper()
+		var r *testenv.Response
+		testenv.Wait(t, 15*time.Second, "limits enforced again", func() bool {
+			r = health(srv)
+			return r.Header.Get("X-RateLimit-Limit") != ""
+		})
+		left, _ := strconv.Atoi(r.Header.Get("X-RateLimit-Remaining"))
+		for range left {
+			health(srv).WantStatus(t, http.StatusOK)
+		}
+		wantLimited(t, health(srv), "health", limit)
+		if got := degraded(srv); got != 0 {
+			t.Errorf("rate_limit_degraded = %v after recovery, want 0", got)
+		}
+	}
+	for _, mode := range []string{"open", "closed"} {
+		t.Run(mode, func(t *testing.T) {
+			rs := newRLRedis(t)
+			rs.start(t)
+			srv := testenv.Quick(t, "RATE_LIMIT_STORAGE_URI", rs.url(), "RATE_LIMIT_FAIL_MODE", mode,
+				"RATE_LIMIT_HEALTH", fmt.Sprintf("%d-M", limit), "REDIS_CALL_TIMEOUT", "200ms")
+			for i := range limit {
+				wantHeaders(t, health(srv).WantStatus(t, http.StatusOK), limit, limit-1-i)
+			}
+			wantLimited(t, health(srv), "health", limit)
+
+			rs.stop()
+			start := time.Now()
+			for range 5 {
+				r := health(srv)
+				if mode == "open" {
+					wantNoLimitHeaders(t, r.WantStatus(t, http.StatusOK))
+				} else {
+					r.WantError(t, http.StatusServiceUnavailable, "service.unavailable")
+				}
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("5 requests took %v while Redis was down (call timeout 200ms)", took)
+			}
+			if got := degraded(srv); got != 1 {
+				t.Errorf("rate_limit_degraded = %v while Redis is down, want 1", got)
+			}
+
+			rs.start(t)
+			enforcedAgain(t, srv)
+		})
+	}
+	t.Run("started while redis is down", func(t *testing.T) {
+		rs := newRLRedis(t)
+		srv := testenv.Quick(t, "RATE_LIMIT_STORAGE_URI", rs.url(), "RATE_LIMIT_HEALTH", fmt.Sprintf("%d-M", limit))
+		for range limit + 2 {
+			wantNoLimitHeaders(t, health(srv).WantStatus(t, http.StatusOK))
+		}
+		if got := degraded(srv); got != 1 {
+			t.Errorf("rate_limit_degraded = %v while Redis is down, want 1", got)
+		}
+		rs.start(t)
+		enforcedAgain(t, srv)
+	})
+}
+
+// BenchmarkRateLimitMiddleware is the cost of one request through the real
+// router with limits off, on the memory store and on Redis (one global
+// counter per request).
+func BenchmarkRateLimitMiddleware(b *testing.B) {
+	opts := rlOptions(b, map[string]string{"admin": "1000000000-M"})
+	run := func(b *testing.B, h http.Handler) {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/rl/plain", nil)
+		req.Header.Set("Authorization", "Bearer user:bench:admin")
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	}
+	b.Run("off", func(b *testing.B) {
+		h, _ := rlRouter(b, nil, opts, false)
+		run(b, h)
+	})
+	b.Run("memory", func(b *testing.B) {
+		h, _ := rlRouter(b, ratelimit.NewMemoryStore("bench"), opts, true)
+		run(b, h)
+	})
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	client, err := ratelimit.NewRedisClient(url, 250*time.Millisecond)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		b.Logf("no Redis at %s: Redis benchmark skipped", url)
+		return
+	}
+	prefix := fmt.Sprintf("bench:rl:%d", time.Now().UnixNano())
+	defer client.Del(context.Background(), prefix+":global:user:bench")
+	b.Run("redis", func(b *testing.B) {
+		h, _ := rlRouter(b, ratelimit.NewRedisStore(client, prefix), opts, true)
+		run(b, h)
+	})
+}

@@ -1,0 +1,79 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/stats"
+)
+
+// StatsCounter takes the platform's counts (services/stats implements it).
+type StatsCounter interface {
+	Counts(ctx context.Context) (stats.Counts, error)
+}
+
+// Stats serves GET /api/v1/stats.
+type Stats struct {
+	Counter StatsCounter
+	Version string
+}
+
+// StatsResponse is the answer of GET /api/v1/stats.
+type StatsResponse struct {
+	Version                   string    `json:"version" example:"1.0.0"`
+	DLQUnresolved             int64     `json:"dlq_unresolved" example:"3" minimum:"0"`
+	BudgetPendingReservations int64     `json:"budget_pending_reservations" example:"12" minimum:"0"`
+	Users                     int64     `json:"users" example:"4" minimum:"0"`
+	AuditEntries24h           int64     `json:"audit_entries_24h" example:"57" minimum:"0"`
+	GeneratedAt               time.Time `json:"generated_at" example:"2025-01-31T12:00:00Z"`
+}
+
+// Register implements Resource.
+func (h *Stats) Register(api *gin.RouterGroup, limits RouteLimiter) {
+	api.GET("/stats", middleware.Authenticated(), middleware.Require(auth.PermMetricsView), limits.Scope("health"), h.Get)
+}
+
+// Get godoc
+//
+//	@Summary		Platform counts
+//	@Description	Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
+//	@Tags			stats
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Success		200		{object}	StatsResponse
+//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
+//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks metrics.view"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"the database failed"
+//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
+//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
+//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
+//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Router			/api/v1/stats [get]
+func (h *Stats) Get(c *gin.Context) {
+	counts, err := h.Counter.Counts(c.Request.Context())
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, statsResponse(h.Version, counts))
+}
+
+// statsResponse converts the service's counts to the response DTO.
+func statsResponse(version string, s stats.Counts) StatsResponse {
+	return StatsResponse{
+		Version:                   version,
+		DLQUnresolved:             s.DLQUnresolved,
+		BudgetPendingReservations: s.BudgetPendingReservations,
+		Users:                     s.Users,
+		AuditEntries24h:           s.AuditEntries24h,
+		GeneratedAt:               s.GeneratedAt,
+	}
+}
+
+var _ StatsCounter = (*stats.Service)(nil)

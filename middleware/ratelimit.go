@@ -1,0 +1,110 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
+)
+
+// ctxRateLimit keeps, per request, the counter closest to exhaustion, so the
+// X-RateLimit-* headers describe it even though the global and route limits
+// run as separate middlewares.
+const ctxRateLimit = "ratelimit.closest"
+
+// RateLimits is the router's RouteLimiter backed by a ratelimit.Limiter. It
+// runs after Identify: a verified token is limited as its user and role, any
+// other request (no token, or one that does not verify) as its client IP.
+type RateLimits struct {
+	limiter *ratelimit.Limiter
+	now     func() time.Time
+}
+
+// NewRateLimits returns the rate-limit middleware of l.
+func NewRateLimits(l *ratelimit.Limiter) *RateLimits {
+	return &RateLimits{limiter: l, now: time.Now}
+}
+
+// Global limits every request by the caller's role (anonymous by IP).
+func (r *RateLimits) Global() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		role, key := string(auth.RoleAnonymous), ratelimit.IPKey(c.ClientIP())
+		if id, ok := IdentityFrom(c); ok {
+			role, key = string(id.Role), ratelimit.UserKey(id.UserID)
+		}
+		res, err := r.limiter.Global(c.Request.Context(), role, key)
+		r.apply(c, res, err)
+	}
+}
+
+// Scope adds the per-route limit name. An unknown name is a wiring mistake
+// and panics when the route table is built, like a duplicate Gin route.
+func (r *RateLimits) Scope(name string) gin.HandlerFunc {
+	if !r.limiter.HasScope(name) {
+		panic(fmt.Sprintf("middleware: rate limit scope %q is not configured", name))
+	}
+	perIP := r.limiter.ScopePerIP(name)
+	return func(c *gin.Context) {
+		key := ratelimit.IPKey(c.ClientIP())
+		if id, ok := IdentityFrom(c); ok && !perIP {
+			key = ratelimit.UserKey(id.UserID)
+		}
+		res, err := r.limiter.Scope(c.Request.Context(), name, key)
+		r.apply(c, res, err)
+	}
+}
+
+// apply sets the headers and rejects the request when the limit is reached.
+func (r *RateLimits) apply(c *gin.Context, res ratelimit.Result, err error) {
+	if err != nil {
+		r.unavailable(c, err)
+		return
+	}
+	if !res.Enforced {
+		return // the store is down and FAIL_MODE=open: served without limits
+	}
+	if prev, ok := c.Get(ctxRateLimit); !ok || res.Reached || res.Remaining < prev.(ratelimit.Result).Remaining {
+		c.Set(ctxRateLimit, res)
+		c.Header("X-RateLimit-Limit", strconv.FormatInt(res.Limit, 10))
+		c.Header("X-RateLimit-Remaining", strconv.FormatInt(res.Remaining, 10))
+		c.Header("X-RateLimit-Reset", strconv.FormatInt(res.Reset.Unix(), 10))
+	}
+	if !res.Reached {
+		return
+	}
+	retry := max(res.Reset.Unix()-r.now().Unix(), 1)
+	c.Header("Retry-After", strconv.FormatInt(retry, 10))
+	_ = c.Error(errs.Newf(errs.CodeRateLimited, "rate limit exceeded: %d requests allowed in this window (scope %s); retry in %d s",
+		res.Limit, res.Scope, retry).
+		WithDetails(map[string]any{
+			"scope":     res.Scope,
+			"limit":     res.Limit,
+			"remaining": 0,
+			"reset_at":  res.Reset.UTC().Format(time.RFC3339),
+		}))
+	c.Abort()
+}
+
+// unavailable answers 503 in the one error shape when the store is down and
+// FAIL_MODE=closed. It writes the answer itself instead of going through
+// Errors, which logs every 503: during an outage that would be one log line
+// per request, while the limiter already logs the outage once.
+func (r *RateLimits) unavailable(c *gin.Context, err error) {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		// Not a store outage: the request was cancelled while counting.
+		_ = c.Error(errs.Wrap(errs.CodeUnavailable, "the request was cancelled", err))
+		c.Abort()
+		return
+	}
+	c.Header("Retry-After", "1")
+	c.AbortWithStatusJSON(StatusOf(e.Code), ErrorBody{
+		ErrorCode: string(e.Code), Message: e.Message, RequestID: RequestIDFrom(c),
+	})
+}

@@ -1,0 +1,89 @@
+package audit_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"gorm.io/gorm"
+
+	"github.com/golden-architecture/control-plane/internal/testenv"
+	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/database"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+func openDB(t *testing.T) *gorm.DB {
+	t.Helper()
+	ctx := context.Background()
+	opts := database.Options{SQLitePath: filepath.Join(t.TempDir(), "audit.db"), MinConns: 1, MaxConns: 4}
+	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
+		var b [5]byte
+		_, _ = rand.Read(b[:])
+		opts.URL = testenv.CreateDatabase(t, base, "t_audit_"+hex.EncodeToString(b[:]))
+	}
+	db, err := database.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	sqlDB, _ := db.DB.DB()
+	if _, err := migrations.New(sqlDB, db.Dialect).Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db.DB
+}
+
+// TestListPagesThroughEqualTimestamps: rows sharing created_at are ordered
+// by id and each appears exactly once across pages.
+func TestListPagesThroughEqualTimestamps(t *testing.T) {
+	db := openDB(t)
+	at := time.Date(2026, 1, 2, 15, 4, 5, 123456000, time.UTC)
+	var want []int64
+	for i := range 7 {
+		row := models.AuditEntry{Action: "test.same", CreatedAt: at, Details: models.JSONMap{}}
+		if i >= 5 {
+			row.CreatedAt = at.Add(-time.Duration(i) * time.Microsecond)
+		}
+		if err := db.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, row.ID)
+	}
+	// Newest first: the five equal ones by id descending, then the older two.
+	want = []int64{want[4], want[3], want[2], want[1], want[0], want[5], want[6]}
+	svc := audit.New(db)
+	for _, limit := range []int{1, 2, 3, 7, 50} {
+		var got []int64
+		f := audit.Filter{Action: "test.same", Limit: limit}
+		for pages := 0; ; pages++ {
+			p, err := svc.List(context.Background(), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range p.Items {
+				got = append(got, e.ID)
+			}
+			if p.NextCursor == "" {
+				break
+			}
+			if pages > 10 {
+				t.Fatal("paging does not end")
+			}
+			f.Cursor = p.NextCursor
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("limit %d: ids (-want +got):\n%s", limit, diff)
+		}
+	}
+	if _, err := svc.List(context.Background(), audit.Filter{Cursor: "eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Im5vdC1hLW51bWJlciJ9"}); !errs.Is(err, errs.CodeUnprocessable) {
+		t.Errorf("cursor with a non-numeric id: %v, want 422", err)
+	}
+}

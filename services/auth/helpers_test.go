@@ -1,0 +1,159 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"github.com/golden-architecture/control-plane/internal/testenv"
+	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/database"
+	"github.com/golden-architecture/control-plane/services/kv"
+)
+
+// clock is a settable time source shared by every part of a fixture.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// openDB returns a migrated database of its own: PostgreSQL when
+// TEST_DATABASE_URL is set, otherwise an SQLite file.
+func openDB(t testing.TB) *gorm.DB {
+	t.Helper()
+	ctx := context.Background()
+	opts := database.Options{SQLitePath: filepath.Join(t.TempDir(), "auth.db"), MinConns: 1, MaxConns: 8}
+	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
+		opts.URL = testenv.CreateDatabase(t, base, "t_auth_"+randomHex(5))
+	}
+	db, err := database.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.New(sqlDB, db.Dialect).Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db.DB
+}
+
+// redisStore returns a Redis store under a fresh prefix, or nil without
+// TEST_REDIS_URL.
+func redisStore(t testing.TB) kv.Store {
+	t.Helper()
+	u := os.Getenv("TEST_REDIS_URL")
+	if u == "" {
+		return nil
+	}
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+	return kv.NewRedis(client, "test:auth:"+randomHex(5)+":", time.Second)
+}
+
+// fixture is an auth service on a fresh database with a fake clock.
+type fixture struct {
+	db     *gorm.DB
+	clock  *clock
+	store  kv.Store
+	users  *auth.Users
+	tokens *auth.Tokens
+	keys   *auth.KeySet
+	svc    *auth.Service
+	reg    *prometheus.Registry
+	dir    string
+}
+
+type fixtureOpts struct {
+	secret      string // HS256 when set, otherwise RS256 keys in a temp dir
+	store       kv.Store
+	failClosed  bool
+	maxAttempts int
+	lockoutTTL  time.Duration
+	ttl         time.Duration
+}
+
+func newFixture(t testing.TB, o fixtureOpts) *fixture {
+	t.Helper()
+	f := &fixture{db: openDB(t), clock: newClock(), reg: prometheus.NewRegistry(), dir: t.TempDir()}
+	f.store = o.store
+	if f.store == nil {
+		f.store = kv.NewMemory(f.clock.now)
+	}
+	if o.maxAttempts == 0 {
+		o.maxAttempts = 5
+	}
+	if o.lockoutTTL == 0 {
+		o.lockoutTTL = 15 * time.Minute
+	}
+	if o.ttl == 0 {
+		o.ttl = time.Hour
+	}
+	f.users = auth.NewUsers(f.db, 4, f.clock.now)
+	topts := auth.TokenOptions{Issuer: "test-iss", Audience: "test-aud", TTL: o.ttl, Now: f.clock.now}
+	if o.secret != "" {
+		topts.Secret = []byte(o.secret)
+	} else {
+		keys, err := auth.OpenKeySet(auth.KeySetOptions{Dir: f.dir, Retention: o.ttl, MinReload: time.Second, Now: f.clock.now}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.keys, topts.Keys = keys, keys
+	}
+	tokens, err := auth.NewTokens(topts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tokens = tokens
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := auth.NewService(f.users, tokens, f.store, audit.New(f.db), log, f.reg, auth.Options{
+		MaxAttempts: o.maxAttempts, LockoutTTL: o.lockoutTTL, FailOpen: !o.failClosed,
+		UserCacheTTL: 5 * time.Second, Now: f.clock.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = svc
+	if _, err := f.users.SeedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func actor(ip string) audit.Actor { return audit.Actor{ClientIP: ip, RequestID: "req-" + ip} }

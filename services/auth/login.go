@@ -1,0 +1,134 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// Session is the answer of a successful login.
+type Session struct {
+	Token     string
+	ExpiresAt time.Time
+	User      models.User
+}
+
+// The audit actions of authentication.
+const (
+	ActionLoginSuccess = "auth.login.success"
+	ActionLoginFail    = "auth.login.fail"
+	ActionLoginLocked  = "auth.login.locked"
+	ActionLogout       = "auth.logout"
+)
+
+// Login checks a username and password and issues a token.
+//
+// Order matters: the lockout counter of (username, client IP) is incremented
+// first, atomically, so N replicas together allow at most LOGIN_MAX_ATTEMPTS
+// bcrypt checks per window, and a locked-out attempt costs no hashing. An
+// unknown user is checked against a dummy hash, so the answer and the time it
+// takes do not reveal which usernames exist. A success resets the counter.
+func (s *Service) Login(ctx context.Context, actor audit.Actor, username, password string) (Session, error) {
+	if err := checkPasswordLength(password); err != nil {
+		return Session{}, err
+	}
+	name := NormalizeUsername(username)
+	key := "lockout:" + actor.ClientIP + ":" + name
+	attempts, left, err := s.store.Incr(ctx, key, s.opts.LockoutTTL)
+	switch {
+	case err != nil && s.opts.FailOpen:
+		s.log.WarnContext(ctx, "login lockout store failed; allowing the attempt (RATE_LIMIT_FAIL_MODE=open)", slog.Any("error", err))
+	case err != nil:
+		s.logins.WithLabelValues("fail").Inc()
+		return Session{}, errs.Wrap(errs.CodeUnavailable, "login is unavailable right now; try again shortly", err)
+	case attempts > int64(s.opts.MaxAttempts):
+		return Session{}, s.locked(ctx, actor, name, left)
+	}
+
+	u, lookupErr := s.users.ByUsername(ctx, name)
+	if lookupErr != nil && !errs.Is(lookupErr, errs.CodeNotFound) {
+		return Session{}, lookupErr
+	}
+	hash := s.dummyHash
+	if lookupErr == nil {
+		hash = u.PasswordHash
+	}
+	match := passwordMatches(hash, password)
+	reason := ""
+	switch {
+	case lookupErr != nil:
+		reason = "unknown_user"
+	case !match:
+		reason = "wrong_password"
+	case u.Disabled:
+		reason = "disabled"
+	}
+	if reason != "" {
+		return Session{}, s.failed(ctx, actor, name, u, reason)
+	}
+
+	issued, err := s.tokens.Issue(u)
+	if err != nil {
+		return Session{}, err
+	}
+	who := audit.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, RequestID: actor.RequestID, ClientIP: actor.ClientIP}
+	if err := s.audit.Write(ctx, who, audit.Entry{
+		Action: ActionLoginSuccess, ResourceType: "user", ResourceID: u.ID,
+		Details: map[string]any{"username": u.Username, "token_id": issued.ID},
+	}); err != nil {
+		return Session{}, err
+	}
+	if err := s.store.Delete(ctx, key); err != nil {
+		s.log.WarnContext(ctx, "could not reset the login lockout counter", slog.Any("error", err))
+	}
+	s.cache.forget(u.ID)
+	s.logins.WithLabelValues("success").Inc()
+	return Session{Token: issued.Token, ExpiresAt: issued.ExpiresAt, User: u}, nil
+}
+
+// failed records a failed attempt and returns the one 401 of every failure.
+func (s *Service) failed(ctx context.Context, actor audit.Actor, name string, u models.User, reason string) error {
+	s.logins.WithLabelValues("fail").Inc()
+	who := audit.Actor{UserID: u.ID, Role: u.Role, RequestID: actor.RequestID, ClientIP: actor.ClientIP}
+	if err := s.audit.Write(ctx, who, audit.Entry{
+		Action: ActionLoginFail, ResourceType: "user", ResourceID: u.ID,
+		Details: map[string]any{"username": name, "reason": reason},
+	}); err != nil {
+		s.log.ErrorContext(ctx, "could not audit a failed login", slog.Any("error", err))
+	}
+	return errs.New(errs.CodeInvalidCredentials, "invalid username or password")
+}
+
+// locked records a locked-out attempt and returns the 429 with its wait.
+func (s *Service) locked(ctx context.Context, actor audit.Actor, name string, left time.Duration) error {
+	s.logins.WithLabelValues("fail").Inc()
+	wait := max(int64(math.Ceil(left.Seconds())), 1)
+	who := audit.Actor{RequestID: actor.RequestID, ClientIP: actor.ClientIP}
+	if err := s.audit.Write(ctx, who, audit.Entry{
+		Action: ActionLoginLocked, ResourceType: "user",
+		Details: map[string]any{"username": name, "retry_after_seconds": wait},
+	}); err != nil {
+		s.log.ErrorContext(ctx, "could not audit a locked-out login", slog.Any("error", err))
+	}
+	return errs.New(errs.CodeRateLimited, "too many failed logins; try again later").
+		WithDetails(map[string]any{"retry_after_seconds": wait})
+}
+
+// Logout revokes the token of id until it expires.
+func (s *Service) Logout(ctx context.Context, actor audit.Actor, id Identity) error {
+	left := id.ExpiresAt.Sub(s.now())
+	if left > 0 {
+		if err := s.store.Set(ctx, revokedKey(id.TokenID), 1, left+time.Minute); err != nil {
+			return errs.Wrap(errs.CodeUnavailable, "the token could not be revoked right now; try again shortly", err)
+		}
+	}
+	return s.audit.Write(ctx, actor, audit.Entry{
+		Action: ActionLogout, ResourceType: "token", ResourceID: id.TokenID,
+		Details: map[string]any{"username": id.Username},
+	})
+}

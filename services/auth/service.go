@@ -1,0 +1,164 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/kv"
+)
+
+// Service logs users in and out and verifies their tokens.
+type Service struct {
+	users  *Users
+	tokens *Tokens
+	store  kv.Store
+	audit  *audit.Service
+	log    *slog.Logger
+	opts   Options
+	now    func() time.Time
+
+	// dummyHash is verified when the username is unknown, so an unknown user
+	// costs the same bcrypt work as a wrong password.
+	dummyHash string
+
+	logins *prometheus.CounterVec
+	cache  *userCache
+}
+
+// Options are the login and verification rules.
+type Options struct {
+	// MaxAttempts failed logins per username and client IP within LockoutTTL
+	// lock that pair out until the window ends.
+	MaxAttempts int
+	LockoutTTL  time.Duration
+	// FailOpen lets logins through (with a warning) when the lockout store
+	// errors; otherwise they are answered 503.
+	FailOpen bool
+	// UserCacheTTL is how long a verified token's user (role, disabled,
+	// password change) is reused before it is read again.
+	UserCacheTTL time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// NewService builds the auth service. It registers auth_logins_total on reg.
+func NewService(users *Users, tokens *Tokens, store kv.Store, auditor *audit.Service, log *slog.Logger, reg prometheus.Registerer, o Options) (*Service, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	dummy, err := hashPassword("dummy password that never matches", users.cost)
+	if err != nil {
+		return nil, err
+	}
+	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "auth_logins_total",
+		Help: "Login attempts by result (fail includes locked-out attempts).",
+	}, []string{"result"})
+	if reg != nil {
+		if err := reg.Register(logins); err != nil {
+			return nil, err
+		}
+	}
+	logins.WithLabelValues("success")
+	logins.WithLabelValues("fail")
+	return &Service{
+		users: users, tokens: tokens, store: store, audit: auditor, log: log, opts: o, now: o.Now,
+		dummyHash: dummy, logins: logins,
+		cache: &userCache{ttl: o.UserCacheTTL, now: o.Now, items: map[string]cachedUser{}},
+	}, nil
+}
+
+// Users is the account store.
+func (s *Service) Users() *Users { return s.users }
+
+// Tokens is the signer and parser.
+func (s *Service) Tokens() *Tokens { return s.tokens }
+
+// Verify implements middleware.TokenVerifier: a valid signature and claims, a
+// jti that was not revoked, and a user that still exists, is enabled and has
+// not changed password since the token was issued. The role and permissions
+// are the user's current ones.
+func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
+	c, err := s.tokens.Parse(token)
+	if err != nil {
+		return Identity{}, err
+	}
+	revoked, _, err := s.store.Get(ctx, revokedKey(c.ID))
+	if err != nil {
+		if !s.opts.FailOpen {
+			return Identity{}, errs.Wrap(errs.CodeUnavailable, "token revocation cannot be checked right now", err)
+		}
+		s.log.WarnContext(ctx, "revocation store failed; accepting the token (RATE_LIMIT_FAIL_MODE=open)", slog.Any("error", err))
+	}
+	if revoked > 0 {
+		return Identity{}, unauthorized()
+	}
+	u, err := s.cache.get(ctx, c.Subject, s.users.ByID)
+	if errs.Is(err, errs.CodeNotFound) {
+		return Identity{}, unauthorized()
+	}
+	if err != nil {
+		return Identity{}, err
+	}
+	if u.Disabled || c.IssuedAt == nil || c.IssuedAt.Before(u.PasswordChangedAt.Truncate(time.Second)) {
+		return Identity{}, unauthorized()
+	}
+	return Identity{
+		UserID: u.ID, Username: u.Username, Role: Role(u.Role), TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time,
+	}, nil
+}
+
+func unauthorized() error {
+	return errs.New(errs.CodeUnauthorized, "the bearer token is invalid, expired or revoked")
+}
+
+func revokedKey(jti string) string { return "revoked:" + jti }
+
+// userCache keeps users read by Verify for a short TTL, so a request costs no
+// database read while a role change or a disabled account applies within the TTL.
+type userCache struct {
+	ttl   time.Duration
+	now   func() time.Time
+	mu    sync.Mutex
+	items map[string]cachedUser
+}
+
+type cachedUser struct {
+	user    models.User
+	fetched time.Time
+}
+
+func (c *userCache) get(ctx context.Context, id string, load func(context.Context, string) (models.User, error)) (models.User, error) {
+	now := c.now()
+	c.mu.Lock()
+	it, ok := c.items[id]
+	c.mu.Unlock()
+	if ok && now.Sub(it.fetched) < c.ttl {
+		return it.user, nil
+	}
+	u, err := load(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.items) > 10000 {
+		clear(c.items)
+	}
+	c.items[id] = cachedUser{user: u, fetched: now}
+	return u, nil
+}
+
+// forget drops a user from the cache (after a change made by this process).
+func (c *userCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.items, id)
+}

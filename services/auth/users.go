@@ -1,0 +1,208 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// Users stores accounts and their bcrypt hashes.
+type Users struct {
+	db   *gorm.DB
+	cost int
+	now  func() time.Time
+}
+
+// NewUsers returns the account store on db, hashing at bcrypt cost. now is the
+// clock of created_at and password_changed_at (time.Now when nil).
+func NewUsers(db *gorm.DB, cost int, now func() time.Time) *Users {
+	if now == nil {
+		now = time.Now
+	}
+	return &Users{db: db, cost: cost, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+}
+
+// ByUsername finds an account by its (normalized) name.
+func (u *Users) ByUsername(ctx context.Context, username string) (models.User, error) {
+	var row models.User
+	err := u.db.WithContext(ctx).Where("username = ?", NormalizeUsername(username)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return row, errs.Newf(errs.CodeNotFound, "user %q not found", NormalizeUsername(username))
+	}
+	if err != nil {
+		return row, fmt.Errorf("find user: %w", err)
+	}
+	return row, nil
+}
+
+// ByID finds an account by id.
+func (u *Users) ByID(ctx context.Context, id string) (models.User, error) {
+	var row models.User
+	err := u.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return row, errs.New(errs.CodeNotFound, "user not found")
+	}
+	if err != nil {
+		return row, fmt.Errorf("find user: %w", err)
+	}
+	return row, nil
+}
+
+// Create adds an account. The password must be 8–72 bytes; a taken username
+// is a 409 state.conflict.
+func (u *Users) Create(ctx context.Context, username, password string, role Role) (models.User, error) {
+	name := NormalizeUsername(username)
+	if err := validUsername(name); err != nil {
+		return models.User{}, err
+	}
+	if _, ok := ParseRole(string(role)); !ok {
+		return models.User{}, errs.Validation(errs.FieldError{Field: "role", Message: "must be one of: admin, operator, developer, observer"})
+	}
+	if err := checkNewPassword(password); err != nil {
+		return models.User{}, err
+	}
+	hash, err := hashPassword(password, u.cost)
+	if err != nil {
+		return models.User{}, err
+	}
+	row := u.newRow(name, hash, role)
+	err = u.db.WithContext(ctx).Create(&row).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return models.User{}, errs.Newf(errs.CodeConflict, "user %q already exists", name)
+	}
+	if err != nil {
+		return models.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return row, nil
+}
+
+// SetPassword replaces the password of an account. Tokens issued before the
+// change stop verifying (see Service.Verify).
+func (u *Users) SetPassword(ctx context.Context, username, password string) error {
+	if err := checkNewPassword(password); err != nil {
+		return err
+	}
+	hash, err := hashPassword(password, u.cost)
+	if err != nil {
+		return err
+	}
+	name := NormalizeUsername(username)
+	now := u.now()
+	res := u.db.WithContext(ctx).Model(&models.User{}).Where("username = ?", name).
+		Updates(map[string]any{"password_hash": hash, "updated_at": now, "password_changed_at": now})
+	if res.Error != nil {
+		return fmt.Errorf("set password: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errs.Newf(errs.CodeNotFound, "user %q not found", name)
+	}
+	return nil
+}
+
+// EnsureAdmin makes username an enabled admin whose password is password
+// (ADMIN_USERNAME/ADMIN_PASSWORD at start). Nothing is written when that is
+// already so, so restarts do not invalidate the admin's tokens. Replicas
+// starting together converge on the same row.
+func (u *Users) EnsureAdmin(ctx context.Context, username, password string) (changed bool, err error) {
+	name := NormalizeUsername(username)
+	if err := validUsername(name); err != nil {
+		return false, fmt.Errorf("ADMIN_USERNAME: %w", err)
+	}
+	if err := checkNewPassword(password); err != nil {
+		return false, fmt.Errorf("ADMIN_PASSWORD: %w", err)
+	}
+	existing, err := u.ByUsername(ctx, name)
+	switch {
+	case errs.Is(err, errs.CodeNotFound):
+		hash, err := hashPassword(password, u.cost)
+		if err != nil {
+			return false, err
+		}
+		row := u.newRow(name, hash, RoleAdmin)
+		res := u.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "username"}}, DoNothing: true}).Create(&row)
+		if res.Error != nil {
+			return false, fmt.Errorf("create admin: %w", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return true, nil
+		}
+		// Another replica created it first; check it below like an existing row.
+		if existing, err = u.ByUsername(ctx, name); err != nil {
+			return false, err
+		}
+	case err != nil:
+		return false, err
+	}
+	if existing.Role == string(RoleAdmin) && !existing.Disabled && passwordMatches(existing.PasswordHash, password) {
+		return false, nil
+	}
+	now := u.now()
+	updates := map[string]any{"role": string(RoleAdmin), "disabled": false, "updated_at": now}
+	if !passwordMatches(existing.PasswordHash, password) {
+		hash, err := hashPassword(password, u.cost)
+		if err != nil {
+			return false, err
+		}
+		updates["password_hash"], updates["password_changed_at"] = hash, now
+	}
+	if err := u.db.WithContext(ctx).Model(&models.User{}).Where("id = ?", existing.ID).Updates(updates).Error; err != nil {
+		return false, fmt.Errorf("update admin: %w", err)
+	}
+	return true, nil
+}
+
+// demoUsers are the accounts of embedded mode (and SEED_DEMO_USERS=true).
+var demoUsers = []struct {
+	Username, Password string
+	Role               Role
+}{
+	{"admin", "admin123", RoleAdmin},
+	{"operator", "operator123", RoleOperator},
+	{"developer", "dev123", RoleDeveloper},
+	{"observer", "obs123", RoleObserver},
+}
+
+// SeedDemo creates the demo users that do not exist yet and returns their
+// names. Existing accounts of those names are left alone. Safe with several
+// replicas starting at once: the insert skips conflicting names.
+func (u *Users) SeedDemo(ctx context.Context) ([]string, error) {
+	var created []string
+	for _, d := range demoUsers {
+		var n int64
+		if err := u.db.WithContext(ctx).Model(&models.User{}).Where("username = ?", d.Username).Count(&n).Error; err != nil {
+			return created, fmt.Errorf("seed demo users: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		hash, err := hashPassword(d.Password, u.cost)
+		if err != nil {
+			return created, err
+		}
+		row := u.newRow(d.Username, hash, d.Role)
+		res := u.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "username"}}, DoNothing: true}).Create(&row)
+		if res.Error != nil {
+			return created, fmt.Errorf("seed demo user %s: %w", d.Username, res.Error)
+		}
+		if res.RowsAffected == 1 {
+			created = append(created, d.Username)
+		}
+	}
+	return created, nil
+}
+
+func (u *Users) newRow(name, hash string, role Role) models.User {
+	now := u.now()
+	return models.User{
+		ID: uuid.NewString(), Username: name, PasswordHash: hash, Role: string(role),
+		CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now,
+	}
+}

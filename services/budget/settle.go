@@ -1,0 +1,180 @@
+package budget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// CommitInput settles a reservation with the tokens the call really used.
+type CommitInput struct {
+	TenantID      string
+	ProjectID     string
+	ReservationID string
+	// ActualTokens may exceed the reservation; used then grows by the
+	// actual amount and may pass the total.
+	ActualTokens int64
+}
+
+// ReleaseInput cancels a reservation.
+type ReleaseInput struct {
+	TenantID      string
+	ProjectID     string
+	ReservationID string
+}
+
+// Settlement is the answer to a commit or a release.
+type Settlement struct {
+	ReservationID string
+	Status        Status
+	// Tokens is the actual tokens of a commit, or the reserved tokens a
+	// release returned to the budget.
+	Tokens int64
+	// Replayed is true when the reservation was already settled the same
+	// way and nothing changed.
+	Replayed bool
+}
+
+// Commit settles a pending reservation: reserved shrinks by the reservation's
+// tokens and used grows by in.ActualTokens. Committing again with the same
+// actual tokens returns the same answer; with other tokens, or after a
+// release or expiry, it fails with state.conflict. An unknown reservation, or
+// one of another tenant/project, is resource.not_found.
+func (s *Service) Commit(ctx context.Context, actor audit.Actor, in CommitInput) (Settlement, error) {
+	var f fieldErrors
+	f.id("tenant_id", in.TenantID)
+	f.id("project_id", in.ProjectID)
+	f.id("reservation_id", in.ReservationID)
+	f.tokens("actual_tokens", in.ActualTokens)
+	if err := f.err(); err != nil {
+		return Settlement{}, err
+	}
+	out, err := s.settle(ctx, actor, in.TenantID, in.ProjectID, in.ReservationID, StatusCommitted, in.ActualTokens)
+	if err == nil && !out.Replayed {
+		s.metrics.commits.Inc()
+	}
+	return out, err
+}
+
+// Release cancels a pending reservation and returns its tokens to the
+// budget. Releasing again returns the same answer; releasing a committed or
+// expired reservation fails with state.conflict.
+func (s *Service) Release(ctx context.Context, actor audit.Actor, in ReleaseInput) (Settlement, error) {
+	var f fieldErrors
+	f.id("tenant_id", in.TenantID)
+	f.id("project_id", in.ProjectID)
+	f.id("reservation_id", in.ReservationID)
+	if err := f.err(); err != nil {
+		return Settlement{}, err
+	}
+	out, err := s.settle(ctx, actor, in.TenantID, in.ProjectID, in.ReservationID, StatusReleased, 0)
+	if err == nil && !out.Replayed {
+		s.metrics.releases.Inc()
+	}
+	return out, err
+}
+
+// settle moves a reservation from pending to `to` (committed or released).
+// The conditional status UPDATE decides between concurrent commits, releases
+// and the sweeper: exactly one of them changes the row and moves the tokens.
+func (s *Service) settle(ctx context.Context, actor audit.Actor, tenant, project, rawID string, to Status, actual int64) (Settlement, error) {
+	id, err := reservationID(rawID)
+	if err != nil {
+		return Settlement{}, err
+	}
+	now := s.now()
+	var out Settlement
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r models.BudgetReservation
+		err := tx.Where("id = ? AND tenant_id = ? AND project_id = ?", id, tenant, project).Take(&r).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return notFound()
+		}
+		if err != nil {
+			return fmt.Errorf("budget: read reservation: %w", err)
+		}
+		won := false
+		if Status(r.Status) == StatusPending {
+			if won, err = transition(tx, id, to, actual, now); err != nil {
+				return err
+			}
+		}
+		if !won {
+			// Settled before this call (or by a concurrent one that held
+			// the row first): read the final state and compare.
+			if err := tx.Where("id = ?", id).Take(&r).Error; err != nil {
+				return fmt.Errorf("budget: re-read reservation: %w", err)
+			}
+			out, err = alreadySettled(r, to, actual)
+			return err
+		}
+		var used int64
+		kind, action, details := kindRelease, ActionRelease, map[string]any{
+			"tenant_id": tenant, "project_id": project, "tokens": r.Tokens,
+		}
+		out = Settlement{ReservationID: id, Status: to, Tokens: r.Tokens}
+		if to == StatusCommitted {
+			used = actual
+			kind, action = kindCommit, ActionCommit
+			details["actual_tokens"] = actual
+			out.Tokens = actual
+		}
+		if err := writeLedger(tx, &id, tenant, project, kind, -r.Tokens, used, actor, now); err != nil {
+			return err
+		}
+		if err := s.audit.Record(ctx, tx, actor, audit.Entry{
+			Action: action, ResourceType: resourceReservation, ResourceID: id, Details: details,
+		}); err != nil {
+			return err
+		}
+		// Last, so the budget row stays locked only until the commit.
+		return moveFromReserved(tx, tenant, project, r.Tokens, used, now)
+	})
+	if err != nil {
+		return Settlement{}, err
+	}
+	return out, nil
+}
+
+// transition is the conditional status change: it reports whether this call
+// moved the reservation out of pending.
+func transition(tx *gorm.DB, id string, to Status, actual int64, now time.Time) (bool, error) {
+	set := map[string]any{"status": string(to), "settled_at": now}
+	if to == StatusCommitted {
+		set["actual_tokens"] = actual
+	}
+	res := tx.Model(&models.BudgetReservation{}).Where("id = ? AND status = ?", id, string(StatusPending)).Updates(set)
+	if res.Error != nil {
+		return false, fmt.Errorf("budget: %s reservation: %w", to, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// alreadySettled answers a commit or release of a reservation that is no
+// longer pending: the same settlement again is a replay, anything else a
+// conflict naming the current state.
+func alreadySettled(r models.BudgetReservation, to Status, actual int64) (Settlement, error) {
+	status := Status(r.Status)
+	details := map[string]any{"status": r.Status}
+	if r.ActualTokens != nil {
+		details["actual_tokens"] = *r.ActualTokens
+	}
+	switch {
+	case status == StatusCommitted && to == StatusCommitted && r.ActualTokens != nil && *r.ActualTokens == actual:
+		return Settlement{ReservationID: r.ID, Status: status, Tokens: actual, Replayed: true}, nil
+	case status == StatusReleased && to == StatusReleased:
+		return Settlement{ReservationID: r.ID, Status: status, Tokens: r.Tokens, Replayed: true}, nil
+	case status == to:
+		return Settlement{}, errs.New(errs.CodeConflict,
+			"the reservation was already committed with other actual tokens").WithDetails(details)
+	}
+	return Settlement{}, errs.Newf(errs.CodeConflict, "the reservation is %s and cannot be %s", r.Status, to).
+		WithDetails(details)
+}

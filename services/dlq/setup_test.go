@@ -1,0 +1,202 @@
+package dlq_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"github.com/golden-architecture/control-plane/internal/testenv"
+	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/dlq"
+)
+
+// fixture is a running app (for its database and NATS connection) plus DLQ
+// options of the test's own, so the app's ingest worker never touches the
+// test's stream.
+type fixture struct {
+	db      *gorm.DB
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	opts    dlq.Options
+	reg     *prometheus.Registry
+	metrics *dlq.Metrics
+	log     *slog.Logger
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	srv := testenv.Quick(t)
+	id := randomID(t)
+	f := &fixture{
+		db:  srv.App.DB().DB,
+		nc:  srv.App.Bus().Conn,
+		js:  srv.App.Bus().JS,
+		reg: prometheus.NewRegistry(),
+		opts: dlq.Options{
+			Stream: "DLQT_" + id, SubjectPrefix: "dlqt" + id, Consumer: "dlqt_" + id,
+			AckWait: 2 * time.Second, Batch: 50, RetryMin: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond,
+		},
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if os.Getenv("TEST_LOG") != "" {
+		f.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	m, err := dlq.NewMetrics(f.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.metrics = m
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := dlq.Ensure(ctx, f.js, f.opts); err != nil {
+		t.Fatalf("ensure stream: %v", err)
+	}
+	// Registered after the server, so it runs before the server stops.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = f.js.DeleteStream(ctx, f.opts.Stream)
+	})
+	return f
+}
+
+func randomID(t *testing.T) string {
+	t.Helper()
+	var b [5]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// service returns a resolve/list service on the fixture with publisher.
+func (f *fixture) service(p dlq.Publisher) *dlq.Service {
+	if p == nil {
+		p = &dlq.NATSPublisher{Conn: f.nc, JS: f.js}
+	}
+	return dlq.NewService(f.db, audit.New(f.db), p, f.metrics, f.opts)
+}
+
+// runIngestor runs an ingest worker until the returned stop is called (or
+// the test ends); stop waits for it to return.
+func (f *fixture) runIngestor(t *testing.T, o dlq.Options) (stop func()) {
+	t.Helper()
+	in := dlq.NewIngestor(f.js, f.db, f.metrics, f.log, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		in.Run(ctx)
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// publish puts n messages on <prefix>.<subject> through JetStream, each with
+// its number as payload and error/attempts headers, and waits for the acks.
+func (f *fixture) publish(t *testing.T, subject string, from, n int) {
+	t.Helper()
+	publishTo(t, f.js, f.opts.SubjectPrefix+"."+subject, from, n)
+}
+
+func publishTo(t *testing.T, js jetstream.JetStream, subject string, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
+		msg := &nats.Msg{Subject: subject, Data: fmt.Appendf(nil, `{"n":%d}`, i),
+			Header: nats.Header{"error": {"handler timeout"}, "attempts": {"3"}}}
+		if _, err := js.PublishMsgAsync(msg); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		t.Fatal("publishes not acknowledged within 30s")
+	}
+}
+
+func countRows(t *testing.T, db *gorm.DB) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Model(&models.DLQMessage{}).Count(&n).Error; err != nil {
+		t.Fatalf("count rows: %v", err)
+	}
+	return n
+}
+
+// waitRows waits until want rows are stored, then checks no more arrive and
+// every stream sequence 1..want is stored exactly once.
+func waitRows(t *testing.T, db *gorm.DB, want int64) {
+	t.Helper()
+	testenv.Wait(t, 60*time.Second, fmt.Sprintf("%d DLQ rows", want), func() bool { return countRows(t, db) >= want })
+	time.Sleep(300 * time.Millisecond)
+	var got struct {
+		N, Uniq, Lo, Hi int64
+	}
+	err := db.Model(&models.DLQMessage{}).
+		Select("count(*) AS n, count(DISTINCT stream_seq) AS uniq, min(stream_seq) AS lo, max(stream_seq) AS hi").
+		Scan(&got).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.N != want || got.Uniq != want || got.Lo != 1 || got.Hi != want {
+		t.Fatalf("rows = %d, distinct stream_seq = %d, range %d..%d; want %d rows, each of 1..%d once",
+			got.N, got.Uniq, got.Lo, got.Hi, want, want)
+	}
+}
+
+// waitAcked waits until the consumer has nothing pending or unacknowledged.
+func (f *fixture) waitAcked(t *testing.T) {
+	t.Helper()
+	testenv.Wait(t, 30*time.Second, "every message acknowledged", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c, err := f.js.Consumer(ctx, f.opts.Stream, f.opts.Consumer)
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+}
+
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
