@@ -41,7 +41,6 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	migrations.PrintStatus(stdout, st)
 	_ = stderr
-	return nil
+	return migrations.PrintStatus(stdout, st)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/golden-architecture/control-plane/app"
 	"github.com/golden-architecture/control-plane/config"
@@ -22,6 +23,9 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	}
 	log := newLogger(cfg, stderr)
 	gin.SetMode(gin.ReleaseMode)
+	// go-redis logs every failed dial itself; during an outage that would be
+	// one unstructured line per attempt. The breaker and /health report it.
+	redis.SetLogger(redisLog{log})
 	log.Info("starting", slog.String("version", version), slog.String("commit", commit),
 		slog.Any("config", cfg.Redacted()))
 	a, err := app.New(ctx, cfg, log, app.BuildInfo{Version: version, Commit: commit})
@@ -53,6 +57,13 @@ func displayHost(host string, addr net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// redisLog sends go-redis's internal messages to the debug level.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), slog.String("component", "go-redis"))
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

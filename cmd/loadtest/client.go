@@ -56,7 +56,7 @@ func (c *Client) Do(ctx context.Context, method, path, token string, body any) (
 		return 0, nil, time.Since(start), err
 	}
 	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode, b, time.Since(start), err
 }
 

@@ -16,9 +16,11 @@ type Client struct {
 	HTTP    *http.Client
 }
 
-// NewClient returns a client of base.
+// NewClient returns a client of base. The timeout is generous: under -race on
+// a small, busy machine hundreds of concurrent requests queue for a while, and
+// the test's own deadline bounds the run anyway.
 func NewClient(base string) *Client {
-	return &Client{BaseURL: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 30 * time.Second}}
+	return &Client{BaseURL: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 2 * time.Minute}}
 }
 
 // Response is an answer read whole.

@@ -128,10 +128,10 @@ func (b *Breaker) newCircuit() *gobreaker.TwoStepCircuitBreaker[any] {
 	var self *gobreaker.TwoStepCircuitBreaker[any]
 	self = gobreaker.NewTwoStepCircuitBreaker[any](gobreaker.Settings{
 		Name:        b.name,
-		MaxRequests: uint32(b.settings.HalfOpenMaxCalls),
+		MaxRequests: uint32(b.settings.HalfOpenMaxCalls), // #nosec G115 -- config bounds it to 1..1000
 		Timeout:     b.settings.OpenTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= uint32(b.settings.FailureThreshold)
+			return c.ConsecutiveFailures >= uint32(b.settings.FailureThreshold) // #nosec G115 -- config bounds it to 1..1000
 		},
 		IsExcluded: func(err error) bool { return errors.Is(err, errExcluded) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {

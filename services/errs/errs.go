@@ -18,7 +18,7 @@ const (
 	CodeInvalidRequest     Code = "validation.invalid_request"
 	CodeUnprocessable      Code = "validation.unprocessable_entity"
 	CodeUnauthorized       Code = "auth.unauthorized"
-	CodeInvalidCredentials Code = "auth.invalid_credentials"
+	CodeInvalidCredentials Code = "auth.invalid_credentials" // #nosec G101 -- an error code, not a credential
 	CodeForbidden          Code = "auth.forbidden"
 	CodeNotFound           Code = "resource.not_found"
 	CodeMethodNotAllowed   Code = "request.method_not_allowed"
