@@ -40,6 +40,19 @@ var rbacRoutes = []rbacRoute{
 	{Method: http.MethodGet, Path: "/api/v1/dlq/1", Perm: auth.PermDLQRead, OK: http.StatusNotFound},
 	{Method: http.MethodGet, Path: "/api/v1/budget/state?tenant_id=rbac&project_id=matrix", Perm: auth.PermBudgetView},
 	{Method: http.MethodGet, Path: "/api/v1/budget/reservations", Perm: auth.PermBudgetView},
+	{Method: http.MethodPost, Path: "/api/v1/budget/request", Perm: auth.PermBudgetView, Body: map[string]any{
+		"tenant_id": "rbac", "project_id": "matrix", "task_id": "t1", "model": "m", "estimated_tokens": 1}},
+	{Method: http.MethodPost, Path: "/api/v1/budget/commit", Perm: auth.PermBudgetView, OK: http.StatusNotFound, Body: map[string]any{
+		"tenant_id": "rbac", "project_id": "matrix", "reservation_id": "00000000-0000-0000-0000-000000000000", "actual_tokens": 1}},
+	{Method: http.MethodPost, Path: "/api/v1/budget/release", Perm: auth.PermBudgetView, OK: http.StatusNotFound, Body: map[string]any{
+		"tenant_id": "rbac", "project_id": "matrix", "reservation_id": "00000000-0000-0000-0000-000000000000"}},
+	{Method: http.MethodPut, Path: "/api/v1/budget/limits", Perm: auth.PermBudgetConfigure, Body: map[string]any{
+		"tenant_id": "rbac", "project_id": "matrix", "total_limit": 1000}},
+	{Method: http.MethodPost, Path: "/api/v1/dlq/00000000-0000-0000-0000-000000000000/resolve", Perm: auth.PermSystemAdmin,
+		OK: http.StatusNotFound, Body: map[string]any{"note": "rbac matrix"}},
+	{Method: http.MethodPost, Path: "/api/v1/circuit-breakers/database/reset", Perm: auth.PermSystemAdmin},
+	{Method: http.MethodPost, Path: "/api/v1/validate/consensus", Body: map[string]any{
+		"llm_response": `{"decision":"approve","confidence":1,"reasoning":"ok"}`}},
 }
 
 // TestRBACMatrix calls every row of rbacRoutes as every role and without a
