@@ -52,6 +52,10 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	useJSONFieldNames()
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Gin would answer "/x/" with a bare 301/307 written before any
+	// middleware: no request id, no error shape, no log line. A 404 in the
+	// one shape is clearer for API clients.
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	r.RemoveExtraSlash = true
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {

@@ -49,7 +49,7 @@ func build() (string, error) {
 	}
 	sum := sha256.Sum256([]byte(root))
 	dir := filepath.Join(os.TempDir(), "control-plane-testbin-"+hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
 	name := "control-plane"
@@ -64,7 +64,7 @@ func build() (string, error) {
 	defer os.Remove(tmp.Name()) // gone after the rename; cleans up a failed build
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp.Name(), ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp.Name(), ".") // #nosec G204 -- test harness: builds this module into a temp file
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %w\n%s", err, out)
@@ -152,11 +152,11 @@ func Launch(t testing.TB, binary string, o ProcessOptions) *Process {
 		done:    make(chan struct{}),
 		exit:    -1,
 	}
-	p.cmd = exec.Command(binary)
+	p.cmd = exec.Command(binary) // #nosec G204 -- test harness: runs the binary it just built
 	p.cmd.Env = envList(vars)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if o.LogFile != "" {
-		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			t.Fatalf("open log file: %v", err)
 		}
@@ -184,7 +184,11 @@ func Launch(t testing.TB, binary string, o ProcessOptions) *Process {
 	}
 	if err := p.WaitReady(60 * time.Second); err != nil {
 		p.Kill()
-		t.Fatalf("%s: %v\noutput:\n%s", p.BaseURL, err, p.Tail(logTailLines))
+		out := p.Output()
+		if p.logFile != nil {
+			out = p.Tail(logTailLines)
+		}
+		t.Fatalf("%s: %v\noutput:\n%s", p.BaseURL, err, out)
 	}
 	return p
 }
