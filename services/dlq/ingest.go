@@ -43,9 +43,8 @@ func NewIngestor(js jetstream.JetStream, db *gorm.DB, m *Metrics, log *slog.Logg
 // (a server that came back without its state would otherwise drop dead
 // letters until missing heartbeats revealed that the consumer is gone).
 func (in *Ingestor) Run(ctx context.Context) {
-	nc := in.js.Conn()
-	reconnects := nc.StatusChanged(nats.CONNECTED)
-	defer nc.RemoveStatusListener(reconnects)
+	reconnects := watchReconnects(in.js.Conn())
+	defer reconnects.close()
 	delay := in.opts.RetryMin
 	for ctx.Err() == nil {
 		progressed, err := in.runOnce(ctx, reconnects)
@@ -67,12 +66,12 @@ func (in *Ingestor) Run(ctx context.Context) {
 	}
 }
 
-// errReconnected ends a consumption when the connection came back.
-var errReconnected = errors.New("NATS reconnected")
-
 // runOnce ensures the consumer and consumes until an error or a reconnect;
 // progressed says whether any batch was stored.
-func (in *Ingestor) runOnce(ctx context.Context, reconnects <-chan nats.Status) (progressed bool, err error) {
+func (in *Ingestor) runOnce(ctx context.Context, reconnects *reconnectWatch) (progressed bool, err error) {
+	// Begun before Ensure, so a reconnect while ensuring restarts too.
+	waitCtx, end := reconnects.begin(ctx)
+	defer end()
 	ensureCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	cons, err := Ensure(ensureCtx, in.js, in.opts)
 	cancel()
@@ -84,15 +83,6 @@ func (in *Ingestor) runOnce(ctx context.Context, reconnects <-chan nats.Status) 
 		return false, err
 	}
 	defer in.release(it)
-	waitCtx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	go func() {
-		select {
-		case <-reconnects:
-			stop(errReconnected)
-		case <-waitCtx.Done():
-		}
-	}()
 	for {
 		batch, nextErr := in.next(waitCtx, it)
 		if len(batch) > 0 {
@@ -183,7 +173,7 @@ func streamSeq(m jetstream.Msg) int64 {
 	if err != nil {
 		return 0
 	}
-	return int64(meta.Sequence.Stream)
+	return int64(meta.Sequence.Stream) // #nosec G115 -- JetStream sequences stay far below 2^63
 }
 
 // release stops the iterator and hands back the messages it had buffered, so

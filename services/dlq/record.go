@@ -37,7 +37,7 @@ func toRow(m jetstream.Msg, prefix string) (models.DLQMessage, error) {
 	}
 	return models.DLQMessage{
 		ID:              newID(),
-		StreamSeq:       int64(meta.Sequence.Stream),
+		StreamSeq:       int64(meta.Sequence.Stream), // #nosec G115 -- JetStream sequences stay far below 2^63
 		OriginalSubject: strings.TrimPrefix(m.Subject(), prefix+"."),
 		Data:            nonNil(m.Data()),
 		Headers:         headersToJSON(m.Headers()),

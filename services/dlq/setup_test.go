@@ -120,19 +120,32 @@ func (f *fixture) publish(t *testing.T, subject string, from, n int) {
 	publishTo(t, f.js, f.opts.SubjectPrefix+"."+subject, from, n)
 }
 
+// publishTo is publish on any subject and connection. It fails the test
+// unless the stream acknowledged every message: an async publish whose
+// connection drops is failed (nats.ErrDisconnected) rather than retried, and
+// PublishAsyncComplete fires all the same, so without this check a lost
+// publish looks like ingest that never happens.
 func publishTo(t *testing.T, js jetstream.JetStream, subject string, from, n int) {
 	t.Helper()
+	futures := make([]jetstream.PubAckFuture, 0, n)
 	for i := from; i < from+n; i++ {
 		msg := &nats.Msg{Subject: subject, Data: fmt.Appendf(nil, `{"n":%d}`, i),
 			Header: nats.Header{"error": {"handler timeout"}, "attempts": {"3"}}}
-		if _, err := js.PublishMsgAsync(msg); err != nil {
+		future, err := js.PublishMsgAsync(msg)
+		if err != nil {
 			t.Fatalf("publish %d: %v", i, err)
 		}
+		futures = append(futures, future)
 	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(30 * time.Second):
-		t.Fatal("publishes not acknowledged within 30s")
+	timeout := time.After(30 * time.Second)
+	for i, future := range futures {
+		select {
+		case <-future.Ok():
+		case err := <-future.Err():
+			t.Fatalf("publish %d of %d..%d not stored in the stream: %v", from+i, from, from+n-1, err)
+		case <-timeout:
+			t.Fatalf("publish %d of %d..%d not acknowledged within 30s", from+i, from, from+n-1)
+		}
 	}
 }
 
