@@ -1,97 +1,25 @@
 package handlers_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/natsbus"
 )
-
-const redisServerBin = "/usr/bin/redis-server"
-
-// testRedis is a redis-server process owned by one test, on its own port.
-type testRedis struct {
-	port int
-	cmd  *exec.Cmd
-}
-
-func newTestRedis(t *testing.T) *testRedis {
-	t.Helper()
-	if _, err := os.Stat(redisServerBin); err != nil {
-		t.Skipf("%s is not installed (apt-get install redis-server): skipping the Redis outage test", redisServerBin)
-	}
-	s := &testRedis{port: freeTCPPort(t)}
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *testRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-func (s *testRedis) start(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command(redisServerBin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port)})
-	defer c.Close()
-	testenv.Wait(t, 10*time.Second, "redis-server to answer", func() bool { return c.Ping(context.Background()).Err() == nil })
-}
-
-// stop kills this test's redis-server (only its PID) and waits for it.
-func (s *testRedis) stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused server must be able to die
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
-// pause freezes the server (SIGSTOP): connections stay open, nothing answers.
-func (s *testRedis) pause(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (s *testRedis) resume(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 func breakerStatus(t *testing.T, srv *testenv.Server, name string) breaker.Status {
 	t.Helper()
@@ -120,9 +48,9 @@ func TestRedisBreaker(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs := newTestRedis(t)
-			rs.start(t)
-			srv := testenv.New(t, "REDIS_URL", rs.url()).Start(t,
+			rs := testenv.NewRedisServer(t)
+			rs.Start(t)
+			srv := testenv.New(t, "REDIS_URL", rs.URL()).Start(t,
 				"RATE_LIMIT_FAIL_MODE", tt.failMode, "REDIS_CALL_TIMEOUT", callTimeout.String(),
 				"BREAKER_FAILURE_THRESHOLD", "3", "BREAKER_OPEN_TIMEOUT", "2s", "BREAKER_HALF_OPEN_MAX_CALLS", "1")
 			token := srv.Token(t, "admin")
@@ -130,9 +58,9 @@ func TestRedisBreaker(t *testing.T) {
 			me().WantStatus(t, http.StatusOK)
 
 			if tt.freeze {
-				rs.pause(t)
+				rs.Pause(t)
 			} else {
-				rs.stop()
+				rs.Stop()
 			}
 			// Every request makes two Redis calls (its rate limit, the
 			// revocation check of its token): the breaker opens within two.
@@ -177,9 +105,9 @@ func TestRedisBreaker(t *testing.T) {
 			}
 
 			if tt.freeze {
-				rs.resume(t)
+				rs.Resume(t)
 			} else {
-				rs.start(t)
+				rs.Start(t)
 			}
 			testenv.Wait(t, 20*time.Second, "the redis breaker to close", func() bool {
 				me()
@@ -294,7 +222,7 @@ type tcpProxy struct {
 
 func newTCPProxy(t *testing.T, backend string) *tcpProxy {
 	t.Helper()
-	p := &tcpProxy{backend: backend, port: freeTCPPort(t), conns: map[net.Conn]struct{}{}}
+	p := &tcpProxy{backend: backend, port: testenv.FreePort(t), conns: map[net.Conn]struct{}{}}
 	t.Cleanup(p.stop)
 	return p
 }

@@ -322,17 +322,17 @@ func TestBreakerHealth(t *testing.T) {
 
 // sharedRedis is TEST_REDIS_URL, else a redis-server of the test's own (then
 // restart can restart it); the test is skipped when neither is available.
-func sharedRedis(t *testing.T) (url string, own *testRedis) {
+func sharedRedis(t *testing.T) (url string, own *testenv.RedisServer) {
 	t.Helper()
 	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
 		return u, nil
 	}
-	if _, err := os.Stat(redisServerBin); err != nil {
-		t.Skipf("neither TEST_REDIS_URL nor %s: the reset broadcast between two replicas needs a shared Redis", redisServerBin)
+	if _, err := os.Stat(testenv.RedisServerBin); err != nil {
+		t.Skipf("neither TEST_REDIS_URL nor %s: the reset broadcast between two replicas needs a shared Redis", testenv.RedisServerBin)
 	}
-	own = newTestRedis(t)
-	own.start(t)
-	return own.url(), own
+	own = testenv.NewRedisServer(t)
+	own.Start(t)
+	return own.URL(), own
 }
 
 // TestBreakerResetBroadcast: two replicas share Redis; a reset on one closes
@@ -401,8 +401,8 @@ func TestBreakerResetBroadcast(t *testing.T) {
 	if own == nil {
 		return // the shared Redis of TEST_REDIS_URL is never restarted
 	}
-	own.stop()
-	own.start(t)
+	own.Stop()
+	own.Start(t)
 	bothSubscribed()
 	trip(t, b, "nats")
 	a.Post(t, "/api/v1/circuit-breakers/reset_all", token, nil).WantStatus(t, http.StatusOK)

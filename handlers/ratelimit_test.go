@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/golden-architecture/control-plane/handlers"
 	"github.com/golden-architecture/control-plane/internal/testenv"
@@ -455,9 +452,9 @@ func TestRateLimitSharedAcrossServers(t *testing.T) {
 func TestRateLimitTwoProcesses(t *testing.T) {
 	url := os.Getenv("TEST_REDIS_URL")
 	if url == "" {
-		rs := newRLRedis(t)
-		rs.start(t)
-		url = rs.url()
+		rs := testenv.NewRedisServer(t)
+		rs.Start(t)
+		url = rs.URL()
 	}
 	binary := testenv.BuildBinary(t)
 	vars := map[string]string{
@@ -483,53 +480,6 @@ func TestRateLimitTwoProcesses(t *testing.T) {
 	if allowed != 5 {
 		t.Errorf("%d of 10 logins across two processes passed, want 5", allowed)
 	}
-}
-
-// rlRedis is a redis-server process owned by one test on its own port.
-type rlRedis struct {
-	port int
-	cmd  *exec.Cmd
-}
-
-const rlRedisBin = "/usr/bin/redis-server"
-
-func newRLRedis(t *testing.T) *rlRedis {
-	t.Helper()
-	if _, err := os.Stat(rlRedisBin); err != nil {
-		t.Skipf("%s is not installed (apt-get install redis-server): skipping the Redis outage test", rlRedisBin)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &rlRedis{port: ln.Addr().(*net.TCPAddr).Port}
-	_ = ln.Close()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *rlRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-func (s *rlRedis) start(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command(rlRedisBin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port)})
-	defer c.Close()
-	testenv.Wait(t, 10*time.Second, "redis-server to answer", func() bool { return c.Ping(context.Background()).Err() == nil })
-}
-
-// stop kills only this test's redis-server, by its PID.
-func (s *rlRedis) stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
 }
 
 // TestRateLimitRedisOutage: the limiter's Redis is killed mid-test and
@@ -563,16 +513,16 @@ func TestRateLimitRedisOutage(t *testing.T) {
 	}
 	for _, mode := range []string{"open", "closed"} {
 		t.Run(mode, func(t *testing.T) {
-			rs := newRLRedis(t)
-			rs.start(t)
-			srv := testenv.Quick(t, "RATE_LIMIT_STORAGE_URI", rs.url(), "RATE_LIMIT_FAIL_MODE", mode,
+			rs := testenv.NewRedisServer(t)
+			rs.Start(t)
+			srv := testenv.Quick(t, "RATE_LIMIT_STORAGE_URI", rs.URL(), "RATE_LIMIT_FAIL_MODE", mode,
 				"RATE_LIMIT_HEALTH", fmt.Sprintf("%d-M", limit), "REDIS_CALL_TIMEOUT", "200ms")
 			for i := range limit {
 				wantHeaders(t, health(srv).WantStatus(t, http.StatusOK), limit, limit-1-i)
 			}
 			wantLimited(t, health(srv), "health", limit)
 
-			rs.stop()
+			rs.Stop()
 			start := time.Now()
 			for range 5 {
 				r := health(srv)
@@ -589,20 +539,20 @@ func TestRateLimitRedisOutage(t *testing.T) {
 				t.Errorf("rate_limit_degraded = %v while Redis is down, want 1", got)
 			}
 
-			rs.start(t)
+			rs.Start(t)
 			enforcedAgain(t, srv)
 		})
 	}
 	t.Run("started while redis is down", func(t *testing.T) {
-		rs := newRLRedis(t)
-		srv := testenv.Quick(t, "RATE_LIMIT_STORAGE_URI", rs.url(), "RATE_LIMIT_HEALTH", fmt.Sprintf("%d-M", limit))
+		rs := testenv.NewRedisServer(t)
+		srv := testenv.Quick(t, "RATE_LIMIT_STORAGE_URI", rs.URL(), "RATE_LIMIT_HEALTH", fmt.Sprintf("%d-M", limit))
 		for range limit + 2 {
 			wantNoLimitHeaders(t, health(srv).WantStatus(t, http.StatusOK))
 		}
 		if got := degraded(srv); got != 1 {
 			t.Errorf("rate_limit_degraded = %v while Redis is down, want 1", got)
 		}
-		rs.start(t)
+		rs.Start(t)
 		enforcedAgain(t, srv)
 	})
 }

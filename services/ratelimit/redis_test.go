@@ -3,79 +3,15 @@ package ratelimit_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
-
-const redisServerBin = "/usr/bin/redis-server"
-
-// redisServer is a redis-server process owned by one test, on its own port.
-type redisServer struct {
-	port int
-	cmd  *exec.Cmd
-}
-
-// freePort returns a loopback TCP port nothing listens on right now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// newRedisServer reserves a port; Start runs the server there. The test is
-// skipped when redis-server is not installed.
-func newRedisServer(t testing.TB) *redisServer {
-	t.Helper()
-	if _, err := os.Stat(redisServerBin); err != nil {
-		t.Skipf("%s is not installed (apt-get install redis-server); skipping the Redis outage test", redisServerBin)
-	}
-	s := &redisServer{port: freePort(t)}
-	t.Cleanup(s.Stop)
-	return s
-}
-
-func (s *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-// Start runs redis-server without persistence and waits until it answers.
-func (s *redisServer) Start(t testing.TB) {
-	t.Helper()
-	s.cmd = exec.Command(redisServerBin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port)})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %d did not answer within 10s", s.port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// Stop kills this test's redis-server (only that PID) and waits for it.
-func (s *redisServer) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
 
 // testRedisURL is TEST_REDIS_URL, or the test is skipped.
 func testRedisURL(t testing.TB) string {
@@ -140,7 +76,7 @@ func TestRedisShared(t *testing.T) {
 // enforced once Redis starts, degrades when it is killed and is enforced
 // again when it restarts on the same port (with its Lua script reloaded).
 func TestRedisOutage(t *testing.T) {
-	srv := newRedisServer(t)
+	srv := testenv.NewRedisServer(t)
 	opts := testOptions(t)
 	l, _ := redisLimiter(t, srv.URL(), "rl", opts)
 	ctx := context.Background()
