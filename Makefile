@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
 TEST_NATS_URL     ?= nats://127.0.0.1:4222
 
-.PHONY: build run test test-integration lint docs ci bench
+.PHONY: build run test test-integration lint docs ci bench smoke docker
 
 build: ## static binary in bin/
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/control-plane .
@@ -35,6 +35,15 @@ docs: $(SWAG) ## regenerate docs/ from the swag annotations
 
 bench: ## load runs + baselines + profiles on this machine (~6 min; see docs/PERFORMANCE.md)
 	bash scripts/bench.sh
+
+BASE_URL ?= http://127.0.0.1:8000
+smoke: ## post-deploy smoke test of BASE_URL (set SMOKE_USERNAME, SMOKE_PASSWORD)
+	go run . smoke --base-url $(BASE_URL)
+
+IMAGE ?= control-plane
+docker: ## build the container image (needs a Docker engine)
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+		--build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t $(IMAGE):$(VERSION) .
 
 ci: ## what CI runs
 	bash .ci/run
