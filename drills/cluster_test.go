@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -17,8 +16,6 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
 )
@@ -140,7 +137,7 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 	if o.natsURL == "" {
 		// The shared NATS keeps streams across runs: drop this drill's
 		// stream once the replicas are gone (cleanups run last-in first).
-		t.Cleanup(func() { deleteStream(t, natsURL, c.vars["DLQ_STREAM"]) })
+		t.Cleanup(func() { testenv.DeleteStream(t, natsURL, c.vars["DLQ_STREAM"]) })
 	}
 	dir := t.TempDir()
 	for i := range o.replicas {
@@ -251,25 +248,6 @@ func (c *cluster) logLines(needles ...string) []string {
 
 // errorLines are the ERROR-level lines of every replica's log.
 func (c *cluster) errorLines() []string { return c.logLines(`"level":"ERROR"`) }
-
-// deleteStream removes a drill's stream from the shared NATS.
-func deleteStream(t *testing.T, natsURL, stream string) {
-	nc, err := nats.Connect(natsURL, nats.Timeout(5*time.Second))
-	if err != nil {
-		t.Logf("delete stream %s: %v", stream, err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := js.DeleteStream(ctx, stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Logf("delete stream %s: %v", stream, err)
-	}
-}
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -90,7 +87,7 @@ type promCheck struct {
 // promServer is one Prometheus process started by a test.
 type promServer struct {
 	base string
-	log  *promLog
+	log  *testenv.SyncBuffer
 }
 
 // startPrometheus runs bin on a free loopback port with a generated config
@@ -116,8 +113,8 @@ scrape_configs:
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(promFreePort(t))
-	log := &promLog{}
+	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	log := &testenv.SyncBuffer{}
 	cmd := exec.Command(bin,
 		"--config.file="+configPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
@@ -229,32 +226,4 @@ func promHasRoute(srv *testenv.Server, method, path string) bool {
 		}
 	}
 	return false
-}
-
-func promFreePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// promLog collects a process's output while the test reads it.
-type promLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *promLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *promLog) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -94,7 +94,7 @@ type Process struct {
 	// BaseURL is http://127.0.0.1:PORT.
 	BaseURL string
 	cmd     *exec.Cmd
-	output  *syncBuffer
+	output  *SyncBuffer
 	logFile *os.File
 	done    chan struct{}
 	stop    sync.Once
@@ -148,7 +148,7 @@ func Launch(t testing.TB, binary string, o ProcessOptions) *Process {
 	}
 	p := &Process{
 		BaseURL: "http://" + net.JoinHostPort(vars["HOST"], vars["PORT"]),
-		output:  &syncBuffer{},
+		output:  &SyncBuffer{},
 		done:    make(chan struct{}),
 		exit:    -1,
 	}
@@ -321,19 +321,20 @@ func envList(vars map[string]string) []string {
 	return out
 }
 
-// syncBuffer collects a process's output from its two pipes.
-type syncBuffer struct {
+// SyncBuffer collects a process's output from its two pipes while a test
+// reads it.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -85,7 +85,7 @@ func New(t testing.TB, kv ...string) *Env {
 		e.Vars["NATS_URL"] = u
 		// Registered before any server of the Env starts, so it runs after
 		// they have all stopped.
-		t.Cleanup(func() { deleteStream(t, u, e.Vars["DLQ_STREAM"]) })
+		t.Cleanup(func() { DeleteStream(t, u, e.Vars["DLQ_STREAM"]) })
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		e.Vars[kv[i]] = kv[i+1]
@@ -175,9 +175,9 @@ func Wait(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	}
 }
 
-// deleteStream removes the Env's DLQ stream from an external NATS, so test runs
+// DeleteStream removes a test's stream from an external NATS, so test runs
 // do not pile streams up on a shared server.
-func deleteStream(t testing.TB, url, stream string) {
+func DeleteStream(t testing.TB, url, stream string) {
 	nc, err := nats.Connect(url, nats.Timeout(5*time.Second))
 	if err != nil {
 		t.Logf("delete stream %s: %v", stream, err)
