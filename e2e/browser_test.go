@@ -200,8 +200,10 @@ func TestSwaggerUILoginAndAuthorize(t *testing.T) {
 	callMe("GET /api/v1/auth/me after Authorize")
 
 	// 5. The authorization survives a reload (persistAuthorization).
+	// Load the page anew without the deep-link fragment, so the UI does not
+	// expand the last operation itself while the test clicks it.
 	b.do("reload",
-		chromedp.Reload(),
+		chromedp.Navigate(srv.HTTP.URL+"/docs/index.html"),
 		chromedp.WaitVisible(chromedp.CSS(`.opblock`)),
 		chromedp.WaitVisible(chromedp.CSS(`.auth-wrapper .authorize`)),
 	)
@@ -230,13 +232,30 @@ func TestSwaggerUILoginAndAuthorize(t *testing.T) {
 // operation opens it again.
 func tryItOut(op string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		open, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%s).classList.contains("is-open")`, mustJSON(op)))(ctx, t)
-		if err != nil {
-			return err
-		}
-		if !open {
-			if _, err := chromedp.Click(chromedp.CSS(op+` .opblock-summary-control`))(ctx, t); err != nil {
+		// Right after a load the UI may still be expanding the deep-linked
+		// operation itself, so a single click can race it and close the
+		// block again: look, click only when closed, and look again.
+		for {
+			open, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%s).classList.contains("is-open")`, mustJSON(op)))(ctx, t)
+			if err != nil {
 				return err
+			}
+			ready, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%s) !== null`, mustJSON(op+` .try-out__btn`)))(ctx, t)
+			if err != nil {
+				return err
+			}
+			if open && ready {
+				break
+			}
+			if !open {
+				if _, err := chromedp.Click(chromedp.CSS(op+` .opblock-summary-control`))(ctx, t); err != nil {
+					return err
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(500 * time.Millisecond):
 			}
 		}
 		if _, err := chromedp.WaitVisible(chromedp.CSS(op+` .try-out__btn`))(ctx, t); err != nil {
