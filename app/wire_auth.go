@@ -16,12 +16,15 @@ import (
 
 // Auth timing that is not configurable: how often the key directory is
 // re-read (a rotation by another process applies within this), the least time
-// between reloads triggered by an unknown kid, and how long a verified token's
-// user is cached (a role change or a disabled account applies within this).
+// between reloads triggered by an unknown kid, how long a verified token's
+// user is cached (a role change or a disabled account applies within this),
+// and how long a checked token is trusted before its signature and revocation
+// are checked again (a logout on another replica applies within this).
 const (
 	keyReloadEvery   = 30 * time.Second
 	keyReloadMinGap  = time.Second
 	userCacheTTL     = 5 * time.Second
+	tokenCacheTTL    = time.Second
 	tokenLeeway      = 5 * time.Second
 	memorySweepEvery = time.Minute
 )
@@ -54,10 +57,11 @@ func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
 	}
 	auditor := audit.New(a.db.DB)
 	svc, err := auth.NewService(users, tokens, store, auditor, a.log, a.registry, auth.Options{
-		MaxAttempts:  a.cfg.LoginMaxAttempts,
-		LockoutTTL:   a.cfg.LoginLockoutTTL,
-		FailOpen:     a.cfg.RateLimitFailMode == "open",
-		UserCacheTTL: userCacheTTL,
+		MaxAttempts:   a.cfg.LoginMaxAttempts,
+		LockoutTTL:    a.cfg.LoginLockoutTTL,
+		FailOpen:      a.cfg.RateLimitFailMode == "open",
+		UserCacheTTL:  userCacheTTL,
+		TokenCacheTTL: tokenCacheTTL,
 	})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)

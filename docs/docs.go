@@ -416,7 +416,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Revokes the presented token (its jti) until it expires; using it afterwards answers 401.",
+                "description": "Revokes the presented token (its jti) until it expires; using it afterwards answers 401 — at once on the replica that served the logout, within 1 s on the others (each replica trusts a token it checked for 1 s).",
                 "produces": [
                     "application/json"
                 ],

@@ -111,7 +111,7 @@ func (h *Auth) Login(c *gin.Context) {
 // Logout godoc
 //
 //	@Summary		Log out
-//	@Description	Revokes the presented token (its jti) until it expires; using it afterwards answers 401.
+//	@Description	Revokes the presented token (its jti) until it expires; using it afterwards answers 401 — at once on the replica that served the logout, within 1 s on the others (each replica trusts a token it checked for 1 s).
 //	@Tags			auth
 //	@Produce		json
 //	@Security		BearerAuth

@@ -18,7 +18,10 @@
 # BENCH_C (concurrency, default 32), BENCH_REDIS_DB (default 9),
 # BENCH_REPEAT (runs of each compared pair, default 2),
 # BENCH_OUT (results directory, default /tmp/cp-bench-<pid>),
-# BENCH_LOG_LEVEL (server LOG_LEVEL, default info: access logs included).
+# BENCH_LOG_LEVEL (server LOG_LEVEL, default info: access logs included),
+# BENCH_ONLY (a comma-separated subset of the sections me, prod, embedded;
+# default all three: me = me with rate limits on beside (a) and (b), prod =
+# production mode with limits off and pgbench (c), embedded = embedded mode).
 set -euo pipefail
 
 SECS=${BENCH_SECS:-10}
@@ -27,6 +30,7 @@ REDIS_DB=${BENCH_REDIS_DB:-9}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 OUT=${BENCH_OUT:-/tmp/cp-bench-$$}
 REPEAT=${BENCH_REPEAT:-2}
+ONLY=${BENCH_ONLY:-me,prod,embedded}
 PGHOST=127.0.0.1
 PGUSER=postgres
 DB=bench_$$
@@ -35,6 +39,9 @@ NATS_PORT=4222
 STREAM=BENCH_$$
 DLQ_PREFIX=benchdlq$$
 N=10000000 # request bound far above what a run reaches: the duration stops it
+
+# section NAME: whether BENCH_ONLY asks for that section.
+section() { [[ ,$ONLY, == *,$1,* ]]; }
 
 log() { printf '%s bench: %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -247,6 +254,7 @@ for mode in json redis; do
 done
 # Rate limits ON (Redis), raised far above the load so none is refused:
 # every request still pays the limiter's Redis round trip.
+if section me; then
 PPROF_B=127.0.0.1:$(free_port)
 start_server limits "${PROD[@]}" RATE_LIMITS_ENABLED=true RATE_LIMIT_ADMIN=100000000-M \
 	RATE_LIMIT_LOGIN=100000000-M RATE_LIMIT_BUDGET_REQUEST=100000000-M PPROF_ADDR="$PPROF_B" INSTANCE_ID=bench-limits
@@ -260,9 +268,12 @@ half=$(awk -v r="$max_rps" 'BEGIN { printf "%d", r / 2 }')
 load prod-limits-half "$PORT_limits" -scenario me -rps "$half"
 pprof_during me "$PPROF_B" "$PORT_limits" -scenario me
 stop "$PID_limits"
+fi
 stop "$PID_base_redis"
 
 # ---- production mode, limits off --------------------------------------------
+RSS=$OUT/rss.txt
+if section prod; then
 PPROF_A=127.0.0.1:$(free_port)
 start_server prod "${PROD[@]}" RATE_LIMITS_ENABLED=false PPROF_ADDR="$PPROF_A" INSTANCE_ID=bench-prod
 nats_publish "$DLQ_PREFIX.orders.created" 200 "$NATS_HOST" "$NATS_PORT"
@@ -320,7 +331,6 @@ pprof_during budget-cycle-hot "$PPROF_A" "$PORT_prod" -scenario budget-cycle -ho
 
 # Peak RSS under 256 connections: reset the high-water mark (clear_refs 5),
 # then 256 workers on me and on budget-cycle, VmHWM after each.
-RSS=$OUT/rss.txt
 echo "VmHWM before the 256-connection runs (whole run so far): $(vm "$PID_prod" VmHWM) kB" | tee "$RSS" >&2
 if echo 5 >"/proc/$PID_prod/clear_refs"; then
 	echo "high-water mark reset" | tee -a "$RSS" >&2
@@ -333,8 +343,10 @@ for sc in me budget-cycle; do
 		tee -a "$RSS" >&2
 done
 stop "$PID_prod"
+fi
 
 # ---- embedded mode (SQLite, in-process stores, embedded NATS) ----------------
+if section embedded; then
 mkdir -p "$WORK/embedded"
 EMB_NATS=$(free_port) # a port only so the script can seed DLQ messages
 start_server embedded DATA_DIR="$WORK/embedded" RATE_LIMITS_ENABLED=false BCRYPT_COST=4 LOGIN_MAX_ATTEMPTS=1000 \
@@ -346,7 +358,6 @@ load embedded "$PORT_embedded" -scenario health,me,login,budget-cycle,dlq-list
 load embedded-hot "$PORT_embedded" -scenario budget-cycle -hot
 load embedded "$PORT_embedded" -scenario overspend -n 400 -limit 100000 -tokens 1000
 stop "$PID_embedded"
-stop "$PID_base_json"
 
 # Login at the default bcrypt cost 12 (embedded, fresh users): bcrypt-bound,
 # about (cores / one hash's time) per second whatever the concurrency, so 4
@@ -356,6 +367,8 @@ mkdir -p "$WORK/bcrypt12"
 start_server bcrypt12 DATA_DIR="$WORK/bcrypt12" RATE_LIMITS_ENABLED=false LOGIN_MAX_ATTEMPTS=1000 INSTANCE_ID=bench-bcrypt12
 C=4 load embedded-bcrypt12 "$PORT_bcrypt12" -scenario login
 stop "$PID_bcrypt12"
+fi
+stop "$PID_base_json"
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt" >&2
 
 # ---- the table -----------------------------------------------------------
@@ -407,6 +420,8 @@ jq -rs '
 	    elif $r.scenario == "overspend" then .out += ["overspend \($r.label) over_allocation = 0: \($r.extra.over_allocation) \(verdict($r.extra.over_allocation == 0))"]
 	    elif $r.label == "prod-limits-half" then .out += ["me p99 < 10 ms at \($r.target_rps)/s (half of max): \($r.latency_ms.p99) ms \(verdict($r.latency_ms.p99 < 10))"]
 	    else . end) | .out[])' "$RESULTS"
-	hwm=$(awk '/^VmHWM after/ { v = $6 + 0; if (v > m) m = v } END { print m + 0 }' "$RSS")
-	echo "server peak RSS under 256 connections < 150 MB: $((hwm / 1024)) MiB $([[ $hwm -lt 153600 ]] && echo PASS || echo FAIL)"
+	if [[ -f $RSS ]]; then
+		hwm=$(awk '/^VmHWM after/ { v = $6 + 0; if (v > m) m = v } END { print m + 0 }' "$RSS")
+		echo "server peak RSS under 256 connections < 150 MB: $((hwm / 1024)) MiB $([[ $hwm -lt 153600 ]] && echo PASS || echo FAIL)"
+	fi
 } | tee -a "$OUT/summary.md"

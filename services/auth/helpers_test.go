@@ -98,6 +98,26 @@ type fixture struct {
 	svc    *auth.Service
 	reg    *prometheus.Registry
 	dir    string
+	opts   fixtureOpts
+}
+
+// replica is another auth service on the fixture's database, keys and store,
+// as a second replica of the service would be.
+func (f *fixture) replica(t testing.TB) *auth.Service {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := f.reg
+	if f.svc != nil {
+		reg = prometheus.NewRegistry() // a replica has metrics of its own
+	}
+	svc, err := auth.NewService(f.users, f.tokens, f.store, audit.New(f.db), log, reg, auth.Options{
+		MaxAttempts: f.opts.maxAttempts, LockoutTTL: f.opts.lockoutTTL, FailOpen: !f.opts.failClosed,
+		UserCacheTTL: 5 * time.Second, TokenCacheTTL: time.Second, Now: f.clock.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 type fixtureOpts struct {
@@ -141,15 +161,8 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	f.tokens = tokens
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := auth.NewService(f.users, tokens, f.store, audit.New(f.db), log, f.reg, auth.Options{
-		MaxAttempts: o.maxAttempts, LockoutTTL: o.lockoutTTL, FailOpen: !o.failClosed,
-		UserCacheTTL: 5 * time.Second, Now: f.clock.now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.svc = svc
+	f.opts = o
+	f.svc = f.replica(t)
 	if _, err := f.users.SeedDemo(context.Background()); err != nil {
 		t.Fatal(err)
 	}

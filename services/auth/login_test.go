@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -317,6 +318,92 @@ func TestVerifyFollowsTheUser(t *testing.T) {
 	f.clock.add(6 * time.Second)
 	if _, err := f.svc.Verify(ctx, s.Token); !errs.Is(err, errs.CodeUnauthorized) {
 		t.Errorf("token of a deleted user = %v, want 401", err)
+	}
+}
+
+// watchedStore counts revocation lookups and can be taken down, like Redis.
+type watchedStore struct {
+	kv.Store
+	lookups atomic.Int64
+	down    atomic.Bool
+}
+
+func (w *watchedStore) Get(ctx context.Context, key string) (int64, time.Duration, error) {
+	if strings.HasPrefix(key, "revoked:") {
+		w.lookups.Add(1)
+	}
+	if w.down.Load() {
+		return 0, 0, errDown
+	}
+	return w.Store.Get(ctx, key)
+}
+
+// A checked token is trusted for TokenCacheTTL (1 s in the fixture, as in the
+// app): repeated requests cost no revocation lookup, a logout applies at once
+// on the replica that served it and within the TTL on the others, and neither
+// a token's expiry nor a store outage is hidden for longer.
+func TestVerifyRemembersCheckedTokens(t *testing.T) {
+	store := &watchedStore{Store: kv.NewMemory(nil)}
+	f := newFixture(t, fixtureOpts{store: store, failClosed: true, ttl: 10 * time.Minute})
+	other := f.replica(t)
+	ctx := context.Background()
+	s, err := f.svc.Login(ctx, actor("10.4.4.4"), "admin", "admin123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(svc *auth.Service) error { _, err := svc.Verify(ctx, s.Token); return err }
+
+	for range 5 {
+		for _, svc := range []*auth.Service{f.svc, other} {
+			if err := verify(svc); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := store.lookups.Load(); n != 2 {
+		t.Errorf("revocation lookups for 10 verifications on 2 replicas = %d, want 2 (one per replica)", n)
+	}
+
+	f.clock.add(time.Second)
+	store.down.Store(true)
+	if err := verify(f.svc); !errs.Is(err, errs.CodeUnavailable) {
+		t.Errorf("Verify after the TTL with the store down = %v, want 503 (fail closed)", err)
+	}
+	store.down.Store(false)
+
+	id, err := f.svc.Verify(ctx, s.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Logout(ctx, actor("10.4.4.4"), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := verify(f.svc); !errs.Is(err, errs.CodeUnauthorized) {
+		t.Errorf("Verify on the replica that logged out = %v, want 401 at once", err)
+	}
+	if err := verify(other); err != nil {
+		t.Errorf("Verify on another replica within the TTL = %v, want the remembered check", err)
+	}
+	f.clock.add(time.Second)
+	if err := verify(other); !errs.Is(err, errs.CodeUnauthorized) {
+		t.Errorf("Verify on another replica after the TTL = %v, want 401", err)
+	}
+
+	// A token checked 0.5 s before it expires is trusted only until then.
+	late, err := f.svc.Login(ctx, actor("10.4.4.4"), "admin", "admin123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.add(late.ExpiresAt.Sub(f.clock.now()) - 500*time.Millisecond)
+	if _, err := f.svc.Verify(ctx, late.Token); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.add(600 * time.Millisecond)
+	if _, err := f.svc.Verify(ctx, late.Token); !errs.Is(err, errs.CodeUnauthorized) {
+		t.Errorf("Verify 0.1 s after the token expired = %v, want 401 (not trusted past its expiry)", err)
 	}
 }
 

@@ -28,8 +28,9 @@ type Service struct {
 	// costs the same bcrypt work as a wrong password.
 	dummyHash string
 
-	logins *prometheus.CounterVec
-	cache  *userCache
+	logins   *prometheus.CounterVec
+	cache    *userCache
+	verified *verifiedTokens
 }
 
 // Options are the login and verification rules.
@@ -44,6 +45,11 @@ type Options struct {
 	// UserCacheTTL is how long a verified token's user (role, disabled,
 	// password change) is reused before it is read again.
 	UserCacheTTL time.Duration
+	// TokenCacheTTL is how long a token that passed the signature and
+	// revocation checks is trusted without checking them again. A logout
+	// applies at once on the process that served it and within this on the
+	// others; 0 checks every request.
+	TokenCacheTTL time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -71,7 +77,8 @@ func NewService(users *Users, tokens *Tokens, store kv.Store, auditor *audit.Ser
 	return &Service{
 		users: users, tokens: tokens, store: store, audit: auditor, log: log, opts: o, now: o.Now,
 		dummyHash: dummy, logins: logins,
-		cache: &userCache{ttl: o.UserCacheTTL, now: o.Now, items: map[string]cachedUser{}},
+		cache:    &userCache{ttl: o.UserCacheTTL, now: o.Now, items: map[string]cachedUser{}},
+		verified: &verifiedTokens{ttl: o.TokenCacheTTL, items: map[string]verifiedToken{}},
 	}, nil
 }
 
@@ -86,19 +93,9 @@ func (s *Service) Tokens() *Tokens { return s.tokens }
 // not changed password since the token was issued. The role and permissions
 // are the user's current ones.
 func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
-	c, err := s.tokens.Parse(token)
+	c, err := s.checkToken(ctx, token)
 	if err != nil {
 		return Identity{}, err
-	}
-	revoked, _, err := s.store.Get(ctx, revokedKey(c.ID))
-	if err != nil {
-		if !s.opts.FailOpen {
-			return Identity{}, errs.Wrap(errs.CodeUnavailable, "token revocation cannot be checked right now", err)
-		}
-		s.log.WarnContext(ctx, "revocation store failed; accepting the token (RATE_LIMIT_FAIL_MODE=open)", slog.Any("error", err))
-	}
-	if revoked > 0 {
-		return Identity{}, unauthorized()
 	}
 	u, err := s.cache.get(ctx, c.Subject, s.users.ByID)
 	if errs.Is(err, errs.CodeNotFound) {
@@ -115,11 +112,95 @@ func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
 	}, nil
 }
 
+// checkToken verifies the signature and claims and that the jti was not
+// revoked, or trusts a token that passed both within TokenCacheTTL: a busy
+// client then costs no store round trip and no signature check per request.
+func (s *Service) checkToken(ctx context.Context, token string) (Claims, error) {
+	now := s.now()
+	if c, ok := s.verified.get(token, now); ok {
+		return c, nil
+	}
+	c, err := s.tokens.Parse(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	revoked, _, err := s.store.Get(ctx, revokedKey(c.ID))
+	if err != nil {
+		if !s.opts.FailOpen {
+			return Claims{}, errs.Wrap(errs.CodeUnavailable, "token revocation cannot be checked right now", err)
+		}
+		s.log.WarnContext(ctx, "revocation store failed; accepting the token (RATE_LIMIT_FAIL_MODE=open)", slog.Any("error", err))
+		return c, nil // not remembered: the next request checks again
+	}
+	if revoked > 0 {
+		return Claims{}, unauthorized()
+	}
+	s.verified.put(token, c, now)
+	return c, nil
+}
+
 func unauthorized() error {
 	return errs.New(errs.CodeUnauthorized, "the bearer token is invalid, expired or revoked")
 }
 
 func revokedKey(jti string) string { return "revoked:" + jti }
+
+// verifiedTokens remembers tokens that passed the signature and revocation
+// checks, until ttl after the check or the token's expiry, whichever is first.
+type verifiedTokens struct {
+	ttl   time.Duration
+	mu    sync.Mutex
+	items map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	claims Claims
+	until  time.Time
+}
+
+func (v *verifiedTokens) get(token string, now time.Time) (Claims, bool) {
+	if v.ttl <= 0 {
+		return Claims{}, false
+	}
+	v.mu.Lock()
+	it, ok := v.items[token]
+	v.mu.Unlock()
+	if !ok || !now.Before(it.until) {
+		return Claims{}, false
+	}
+	return it.claims, true
+}
+
+func (v *verifiedTokens) put(token string, c Claims, now time.Time) {
+	if v.ttl <= 0 {
+		return
+	}
+	until := now.Add(v.ttl)
+	if c.ExpiresAt != nil && c.ExpiresAt.Before(until) {
+		until = c.ExpiresAt.Time
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.items) >= maxCached {
+		clear(v.items)
+	}
+	v.items[token] = verifiedToken{claims: c, until: until}
+}
+
+// forget drops every remembered token with this jti (after a logout here).
+func (v *verifiedTokens) forget(jti string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for token, it := range v.items {
+		if it.claims.ID == jti {
+			delete(v.items, token)
+		}
+	}
+}
+
+// maxCached bounds each cache; a full cache is emptied and refills from the
+// next requests.
+const maxCached = 10000
 
 // userCache keeps users read by Verify for a short TTL, so a request costs no
 // database read while a role change or a disabled account applies within the TTL.
@@ -149,7 +230,7 @@ func (c *userCache) get(ctx context.Context, id string, load func(context.Contex
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.items) > 10000 {
+	if len(c.items) >= maxCached {
 		clear(c.items)
 	}
 	c.items[id] = cachedUser{user: u, fetched: now}
