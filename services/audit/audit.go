@@ -55,19 +55,35 @@ func New(db *gorm.DB) *Service {
 // Record writes e by actor inside tx (the action's transaction). Pass the
 // service's own handle through Write when there is no transaction.
 func (s *Service) Record(ctx context.Context, tx *gorm.DB, actor Actor, e Entry) error {
-	row := models.AuditEntry{
-		UserID:       actor.UserID,
-		Role:         actor.Role,
-		Action:       e.Action,
-		ResourceType: e.ResourceType,
-		ResourceID:   e.ResourceID,
-		Details:      models.JSONMap(e.Details),
-		RequestID:    actor.RequestID,
-		ClientIP:     actor.ClientIP,
-		CreatedAt:    s.now(),
+	return s.RecordAll(ctx, tx, []Item{{Actor: actor, Entry: e}})
+}
+
+// Item is one entry of RecordAll with the actor who did it.
+type Item struct {
+	Actor Actor
+	Entry Entry
+}
+
+// RecordAll writes the entries in one statement inside tx, the transaction
+// of the actions they record.
+func (s *Service) RecordAll(ctx context.Context, tx *gorm.DB, items []Item) error {
+	now := s.now()
+	rows := make([]models.AuditEntry, len(items))
+	for i, r := range items {
+		rows[i] = models.AuditEntry{
+			UserID:       r.Actor.UserID,
+			Role:         r.Actor.Role,
+			Action:       r.Entry.Action,
+			ResourceType: r.Entry.ResourceType,
+			ResourceID:   r.Entry.ResourceID,
+			Details:      models.JSONMap(r.Entry.Details),
+			RequestID:    r.Actor.RequestID,
+			ClientIP:     r.Actor.ClientIP,
+			CreatedAt:    now,
+		}
 	}
-	if err := tx.WithContext(ctx).Create(&row).Error; err != nil {
-		return fmt.Errorf("write audit entry %s: %w", e.Action, err)
+	if err := tx.WithContext(ctx).Create(&rows).Error; err != nil {
+		return fmt.Errorf("write audit entry %s: %w", items[0].Entry.Action, err)
 	}
 	return nil
 }

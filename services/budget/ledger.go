@@ -16,15 +16,19 @@ const (
 	resourceBudget      = "budget"
 )
 
-// writeLedger appends one movement to budget_transactions inside tx, the
-// transaction that moved the counters.
-func writeLedger(tx *gorm.DB, reservationID *string, tenant, project, kind string, deltaReserved, deltaUsed int64, actor audit.Actor, at time.Time) error {
-	row := models.BudgetTransaction{
+// ledgerRow is one movement for budget_transactions.
+func ledgerRow(reservationID *string, tenant, project, kind string, deltaReserved, deltaUsed int64, actor audit.Actor, at time.Time) models.BudgetTransaction {
+	return models.BudgetTransaction{
 		ReservationID: reservationID, TenantID: tenant, ProjectID: project, Kind: kind,
 		DeltaReserved: deltaReserved, DeltaUsed: deltaUsed, Actor: actor.Name(), RequestID: actor.RequestID, At: at,
 	}
-	if err := tx.Create(&row).Error; err != nil {
-		return fmt.Errorf("budget: write ledger %s row: %w", kind, err)
+}
+
+// writeLedger appends movements to budget_transactions, in one statement,
+// inside tx: the transaction that moved the counters.
+func writeLedger(tx *gorm.DB, rows ...models.BudgetTransaction) error {
+	if err := tx.Create(&rows).Error; err != nil {
+		return fmt.Errorf("budget: write ledger %s rows: %w", rows[0].Kind, err)
 	}
 	return nil
 }

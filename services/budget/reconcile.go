@@ -28,6 +28,7 @@ func (m Mismatch) String() string {
 		m.TenantID, m.ProjectID, m.Used, m.Reserved, m.LedgerUsed, m.LedgerReserved, m.ReservationsUsed, m.ReservationsReserved)
 }
 
+// budgetKey names a tenant/project budget.
 type budgetKey struct{ tenant, project string }
 
 type sums struct {

@@ -122,102 +122,158 @@ func (s *Service) replay(ctx context.Context, in RequestInput, hash string) (App
 	return Approval{ReservationID: r.ID, Allocated: r.Tokens, ExpiresAt: r.ExpiresAt.UTC(), Replayed: true}, true, nil
 }
 
-// errNoBudget says the tenant/project has no limit row yet.
-var errNoBudget = errors.New("budget: no limit row")
+// errNoneApproved rolls back a batch that approved nothing, so refused
+// requests leave nothing behind, not even the default limit row of a new budget.
+var errNoneApproved = errors.New("budget: no request of the batch approved")
 
-// reserve stores the reservation, its ledger row and its audit entry and
-// moves the tokens, all in one transaction. The conditional UPDATE of the
-// budget row comes last, so the row lock that serialises a hot budget is held
-// only from that statement to the commit. A budget without a limit row (the
-// reservation's foreign key fails) is created with the default limit by a
-// second attempt, inside its transaction, so a refused request leaves nothing.
+// reserveCall is one Request waiting to be served by a batch.
+type reserveCall struct {
+	actor audit.Actor
+	in    RequestInput
+	hash  string
+}
+
+// reserve reserves for one request, in a batch with the other requests on the
+// same budget that are waiting (see combiner).
 func (s *Service) reserve(ctx context.Context, actor audit.Actor, in RequestInput, hash string) (Approval, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return Approval{}, fmt.Errorf("budget: new reservation id: %w", err)
+	return s.reservations.do(ctx, budgetKey{in.TenantID, in.ProjectID}, reserveCall{actor: actor, in: in, hash: hash})
+}
+
+// reserveBatch serves requests on one budget in one transaction. It locks the
+// budget row (creating it with the default limit when it is new), approves
+// the requests in arrival order while the budget covers them, stores the
+// approved reservations with their ledger rows and audit entries, and moves
+// their sum to reserved with the conditional UPDATE. A request the budget
+// cannot cover gets budget.insufficient with what was available to it. When
+// two requests of a batch race on one idempotency key, the unique key fails
+// the transaction; each request is then served alone, so only the loser gets
+// gorm.ErrDuplicatedKey and Request answers it with the winner's reservation.
+func (s *Service) reserveBatch(ctx context.Context, calls []reserveCall) []outcome[Approval] {
+	out := make([]outcome[Approval], len(calls))
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.reserveTx(ctx, tx, calls, out)
+	})
+	switch {
+	case err == nil || errors.Is(err, errNoneApproved):
+		return out
+	case errors.Is(err, gorm.ErrDuplicatedKey) && len(calls) > 1:
+		for i := range calls {
+			out[i] = s.reserveBatch(ctx, calls[i:i+1])[0]
+		}
+		return out
 	}
+	return fail[Approval](len(calls), err)
+}
+
+func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCall, out []outcome[Approval]) error {
+	tenant, project := calls[0].in.TenantID, calls[0].in.ProjectID
 	now := s.now()
-	row := models.BudgetReservation{
-		ID: id.String(), TenantID: in.TenantID, ProjectID: in.ProjectID, TaskID: in.TaskID, Model: in.Model,
-		Purpose: in.Purpose, Tokens: in.EstimatedTokens, Status: string(StatusPending), RequestHash: hash,
-		CreatedBy: actor.Name(), CreatedAt: now, ExpiresAt: now.Add(s.ttl),
+	lim, err := s.lockBudget(tx, tenant, project, now)
+	if err != nil {
+		return err
 	}
-	if in.IdempotencyKey != "" {
-		key := in.IdempotencyKey
-		row.IdempotencyKey = &key
-	}
-	for create := false; ; create = true {
-		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return s.reserveTx(ctx, tx, actor, in, &row, create)
-		})
-		if errors.Is(err, errNoBudget) && !create {
+	left := available(lim)
+	var (
+		rows    []models.BudgetReservation
+		ledger  []models.BudgetTransaction
+		entries []audit.Item
+		sum     int64
+	)
+	for i, c := range calls {
+		in := c.in
+		if in.EstimatedTokens > left {
+			out[i].err = insufficient(left, in.EstimatedTokens)
 			continue
 		}
+		left -= in.EstimatedTokens
+		sum += in.EstimatedTokens
+		id, err := uuid.NewV7()
 		if err != nil {
-			return Approval{}, err
+			return fmt.Errorf("budget: new reservation id: %w", err)
 		}
-		return Approval{ReservationID: row.ID, Allocated: row.Tokens, ExpiresAt: row.ExpiresAt}, nil
+		row := models.BudgetReservation{
+			ID: id.String(), TenantID: tenant, ProjectID: project, TaskID: in.TaskID, Model: in.Model,
+			Purpose: in.Purpose, Tokens: in.EstimatedTokens, Status: string(StatusPending), RequestHash: c.hash,
+			CreatedBy: c.actor.Name(), CreatedAt: now, ExpiresAt: now.Add(s.ttl),
+		}
+		details := map[string]any{
+			"tenant_id": tenant, "project_id": project, "task_id": in.TaskID, "model": in.Model,
+			"tokens": in.EstimatedTokens,
+		}
+		if in.IdempotencyKey != "" {
+			key := in.IdempotencyKey
+			row.IdempotencyKey = &key
+			details["idempotency_key"] = key
+		}
+		rows = append(rows, row)
+		ledger = append(ledger, ledgerRow(&row.ID, tenant, project, kindReserve, in.EstimatedTokens, 0, c.actor, now))
+		entries = append(entries, audit.Item{Actor: c.actor, Entry: audit.Entry{
+			Action: ActionRequest, ResourceType: resourceReservation, ResourceID: row.ID, Details: details,
+		}})
+		out[i].out = Approval{ReservationID: row.ID, Allocated: row.Tokens, ExpiresAt: row.ExpiresAt}
 	}
+	if len(rows) == 0 {
+		return errNoneApproved
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return fmt.Errorf("budget: store reservations: %w", err)
+	}
+	if err := writeLedger(tx, ledger...); err != nil {
+		return err
+	}
+	if err := s.audit.RecordAll(ctx, tx, entries); err != nil {
+		return err
+	}
+	return moveToReserved(tx, tenant, project, sum, now)
 }
 
-func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, actor audit.Actor, in RequestInput, row *models.BudgetReservation, create bool) error {
-	now := row.CreatedAt
-	if create {
-		err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.BudgetLimit{
-			TenantID: in.TenantID, ProjectID: in.ProjectID, TotalLimit: s.defaultLimit, UpdatedAt: now,
+// lockBudget reads the budget row and locks it until the transaction ends
+// (PostgreSQL: FOR UPDATE; SQLite has one writer at a time anyway). A budget
+// seen for the first time is created with the default limit; a concurrent
+// creation of the same budget is not an error.
+func (s *Service) lockBudget(tx *gorm.DB, tenant, project string, now time.Time) (models.BudgetLimit, error) {
+	var lim models.BudgetLimit
+	read := func() error {
+		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("tenant_id = ? AND project_id = ?", tenant, project).Take(&lim).Error
+	}
+	err := read()
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		err = tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.BudgetLimit{
+			TenantID: tenant, ProjectID: project, TotalLimit: s.defaultLimit, UpdatedAt: now,
 		}).Error
 		if err != nil {
-			return fmt.Errorf("budget: create default limit: %w", err)
+			return lim, fmt.Errorf("budget: create default limit: %w", err)
 		}
+		err = read()
 	}
-	if err := tx.Create(row).Error; err != nil {
-		if errors.Is(err, gorm.ErrForeignKeyViolated) {
-			return errNoBudget
-		}
-		return fmt.Errorf("budget: store reservation: %w", err)
+	if err != nil {
+		return lim, fmt.Errorf("budget: lock budget: %w", err)
 	}
-	if err := writeLedger(tx, &row.ID, in.TenantID, in.ProjectID, kindReserve, in.EstimatedTokens, 0, actor, now); err != nil {
-		return err
-	}
-	details := map[string]any{
-		"tenant_id": in.TenantID, "project_id": in.ProjectID, "task_id": in.TaskID, "model": in.Model,
-		"tokens": in.EstimatedTokens,
-	}
-	if in.IdempotencyKey != "" {
-		details["idempotency_key"] = in.IdempotencyKey
-	}
-	if err := s.audit.Record(ctx, tx, actor, audit.Entry{
-		Action: ActionRequest, ResourceType: resourceReservation, ResourceID: row.ID, Details: details,
-	}); err != nil {
-		return err
-	}
-	return moveToReserved(tx, in.TenantID, in.ProjectID, in.EstimatedTokens, now)
+	return lim, nil
 }
 
-// reserveSQL is the one statement that decides a reservation: it moves tokens
-// from available to reserved or changes nothing. Concurrent statements on the
-// same row are serialised by the database (row lock on PostgreSQL, the write
-// lock on SQLite), each re-checking the condition, so reserved can never pass
-// total_limit - used.
+func insufficient(available, requested int64) error {
+	return errs.New(errs.CodeBudgetInsufficient, "not enough tokens available in this budget").
+		WithDetails(map[string]any{"available": available, "requested": requested})
+}
+
+// reserveSQL moves tokens from available to reserved. The batch decided
+// under the row lock of lockBudget; the condition repeats that decision in
+// the statement itself, so reserved can never pass total_limit - used: a
+// statement that would pass it changes nothing and fails the transaction.
 const reserveSQL = `UPDATE budget_limits SET reserved = reserved + ?, updated_at = ?
 WHERE tenant_id = ? AND project_id = ? AND total_limit - used - reserved >= ?`
 
+// moveToReserved runs reserveSQL on the locked budget row; the batch approved
+// no more than was available, so it matches, and anything else is a bug.
 func moveToReserved(tx *gorm.DB, tenant, project string, tokens int64, now time.Time) error {
 	res := tx.Exec(reserveSQL, tokens, now, tenant, project, tokens)
 	if res.Error != nil {
 		return fmt.Errorf("budget: reserve tokens: %w", res.Error)
 	}
-	if res.RowsAffected == 1 {
-		return nil
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("budget: reserve tokens: %d of %s/%s not available on the locked row", tokens, tenant, project)
 	}
-	var lim models.BudgetLimit
-	err := tx.Where("tenant_id = ? AND project_id = ?", tenant, project).Take(&lim).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return errNoBudget // only when foreign keys are not enforced
-	}
-	if err != nil {
-		return fmt.Errorf("budget: read limit: %w", err)
-	}
-	return errs.New(errs.CodeBudgetInsufficient, "not enough tokens available in this budget").
-		WithDetails(map[string]any{"available": available(lim), "requested": tokens})
+	return nil
 }

@@ -71,6 +71,9 @@ type Service struct {
 	now          func() time.Time
 	defaultLimit int64
 	ttl          time.Duration
+
+	reservations *combiner[budgetKey, reserveCall, Approval]
+	settlements  *combiner[budgetKey, settleCall, Settlement]
 }
 
 // New returns a Service on db that writes audit entries through auditor.
@@ -92,7 +95,7 @@ func New(db *gorm.DB, auditor *audit.Service, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{
+	s := &Service{
 		db:      db,
 		audit:   auditor,
 		metrics: m,
@@ -101,5 +104,8 @@ func New(db *gorm.DB, auditor *audit.Service, o Options) (*Service, error) {
 		now:          func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
 		defaultLimit: o.DefaultLimit,
 		ttl:          o.ReservationTTL,
-	}, nil
+	}
+	s.reservations = newCombiner[budgetKey](s.reserveBatch)
+	s.settlements = newCombiner[budgetKey](s.settleBatch)
+	return s, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -81,66 +83,128 @@ func (s *Service) Release(ctx context.Context, actor audit.Actor, in ReleaseInpu
 	return out, err
 }
 
-// settle moves a reservation from pending to `to` (committed or released).
-// The conditional status UPDATE decides between concurrent commits, releases
-// and the sweeper: exactly one of them changes the row and moves the tokens.
+// settleCall is one Commit or Release waiting to be served by a batch.
+type settleCall struct {
+	actor           audit.Actor
+	tenant, project string
+	id              string
+	to              Status
+	actual          int64
+}
+
+// settle moves a reservation from pending to `to` (committed or released), in
+// a batch with the other settlements on the same budget that are waiting
+// (see combiner).
 func (s *Service) settle(ctx context.Context, actor audit.Actor, tenant, project, rawID string, to Status, actual int64) (Settlement, error) {
 	id, err := reservationID(rawID)
 	if err != nil {
 		return Settlement{}, err
 	}
+	return s.settlements.do(ctx, budgetKey{tenant, project}, settleCall{
+		actor: actor, tenant: tenant, project: project, id: id, to: to, actual: actual,
+	})
+}
+
+// settleBatch settles reservations of one budget in one transaction. For
+// each, the conditional status UPDATE decides between concurrent commits,
+// releases and the sweeper: exactly one of them changes the row. The winners'
+// ledger rows and audit entries are written together, and the budget row is
+// updated last, once, by their sums, so it stays locked only until the commit.
+// Reservations are settled in id order, so two batches never wait for each
+// other's rows in opposite orders.
+func (s *Service) settleBatch(ctx context.Context, calls []settleCall) []outcome[Settlement] {
+	out := make([]outcome[Settlement], len(calls))
+	order := make([]int, len(calls))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(calls[a].id, calls[b].id) })
+	tenant, project := calls[0].tenant, calls[0].project
 	now := s.now()
-	var out Settlement
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var r models.BudgetReservation
-		err := tx.Where("id = ? AND tenant_id = ? AND project_id = ?", id, tenant, project).Take(&r).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return notFound()
-		}
-		if err != nil {
-			return fmt.Errorf("budget: read reservation: %w", err)
-		}
-		won := false
-		if Status(r.Status) == StatusPending {
-			if won, err = transition(tx, id, to, actual, now); err != nil {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var (
+			ledger         []models.BudgetTransaction
+			entries        []audit.Item
+			reserved, used int64
+		)
+		for _, i := range order {
+			c := calls[i]
+			res, won, err := settleOne(tx, c, now)
+			if err != nil {
 				return err
 			}
-		}
-		if !won {
-			// Settled before this call (or by a concurrent one that held
-			// the row first): read the final state and compare.
-			if err := tx.Where("id = ?", id).Take(&r).Error; err != nil {
-				return fmt.Errorf("budget: re-read reservation: %w", err)
+			if !won {
+				out[i] = res
+				continue
 			}
-			out, err = alreadySettled(r, to, actual)
+			r := res.out
+			var actual int64
+			kind, action, details := kindRelease, ActionRelease, map[string]any{
+				"tenant_id": tenant, "project_id": project, "tokens": r.Tokens,
+			}
+			if c.to == StatusCommitted {
+				actual = c.actual
+				kind, action = kindCommit, ActionCommit
+				details["actual_tokens"] = actual
+			}
+			id := c.id
+			ledger = append(ledger, ledgerRow(&id, tenant, project, kind, -r.Tokens, actual, c.actor, now))
+			entries = append(entries, audit.Item{Actor: c.actor, Entry: audit.Entry{
+				Action: action, ResourceType: resourceReservation, ResourceID: id, Details: details,
+			}})
+			reserved += r.Tokens
+			used += actual
+			out[i].out = Settlement{ReservationID: id, Status: c.to, Tokens: r.Tokens}
+			if c.to == StatusCommitted {
+				out[i].out.Tokens = actual
+			}
+		}
+		if len(ledger) == 0 {
+			return nil
+		}
+		if err := writeLedger(tx, ledger...); err != nil {
 			return err
 		}
-		var used int64
-		kind, action, details := kindRelease, ActionRelease, map[string]any{
-			"tenant_id": tenant, "project_id": project, "tokens": r.Tokens,
-		}
-		out = Settlement{ReservationID: id, Status: to, Tokens: r.Tokens}
-		if to == StatusCommitted {
-			used = actual
-			kind, action = kindCommit, ActionCommit
-			details["actual_tokens"] = actual
-			out.Tokens = actual
-		}
-		if err := writeLedger(tx, &id, tenant, project, kind, -r.Tokens, used, actor, now); err != nil {
-			return err
-		}
-		if err := s.audit.Record(ctx, tx, actor, audit.Entry{
-			Action: action, ResourceType: resourceReservation, ResourceID: id, Details: details,
-		}); err != nil {
+		if err := s.audit.RecordAll(ctx, tx, entries); err != nil {
 			return err
 		}
 		// Last, so the budget row stays locked only until the commit.
-		return moveFromReserved(tx, tenant, project, r.Tokens, used, now)
+		return moveFromReserved(tx, tenant, project, reserved, used, now)
 	})
 	if err != nil {
-		return Settlement{}, err
+		return fail[Settlement](len(calls), err)
 	}
-	return out, nil
+	return out
+}
+
+// settleOne moves one reservation out of pending inside tx. won reports
+// that this call did; then res.out.Tokens is the reservation's tokens.
+// Otherwise res is the answer: not found, a replay of the same settlement,
+// or a conflict.
+func settleOne(tx *gorm.DB, c settleCall, now time.Time) (res outcome[Settlement], won bool, err error) {
+	var r models.BudgetReservation
+	err = tx.Where("id = ? AND tenant_id = ? AND project_id = ?", c.id, c.tenant, c.project).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return outcome[Settlement]{err: notFound()}, false, nil
+	}
+	if err != nil {
+		return res, false, fmt.Errorf("budget: read reservation: %w", err)
+	}
+	if Status(r.Status) == StatusPending {
+		if won, err = transition(tx, c.id, c.to, c.actual, now); err != nil {
+			return res, false, err
+		}
+	}
+	if won {
+		return outcome[Settlement]{out: Settlement{Tokens: r.Tokens}}, true, nil
+	}
+	// Settled before this call (or by a concurrent one that held the row
+	// first): read the final state and compare.
+	if err := tx.Where("id = ?", c.id).Take(&r).Error; err != nil {
+		return res, false, fmt.Errorf("budget: re-read reservation: %w", err)
+	}
+	s, err := alreadySettled(r, c.to, c.actual)
+	return outcome[Settlement]{out: s, err: err}, false, nil
 }
 
 // transition is the conditional status change: it reports whether this call

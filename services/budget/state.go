@@ -115,7 +115,7 @@ func (s *Service) SetLimit(ctx context.Context, actor audit.Actor, tenant, proje
 			details["old_total_limit"] = cur.TotalLimit
 			details["used"], details["reserved"] = cur.Used, cur.Reserved
 		}
-		if err := writeLedger(tx, nil, tenant, project, kindLimitSet, 0, 0, actor, now); err != nil {
+		if err := writeLedger(tx, ledgerRow(nil, tenant, project, kindLimitSet, 0, 0, actor, now)); err != nil {
 			return err
 		}
 		if err := s.audit.Record(ctx, tx, actor, audit.Entry{

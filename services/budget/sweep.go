@@ -58,7 +58,7 @@ func (s *Service) expireOne(ctx context.Context, r models.BudgetReservation, now
 			return err
 		}
 		id := r.ID
-		if err := writeLedger(tx, &id, r.TenantID, r.ProjectID, kindExpire, -r.Tokens, 0, audit.Actor{Username: sweeperActor}, now); err != nil {
+		if err := writeLedger(tx, ledgerRow(&id, r.TenantID, r.ProjectID, kindExpire, -r.Tokens, 0, audit.Actor{Username: sweeperActor}, now)); err != nil {
 			return err
 		}
 		return moveFromReserved(tx, r.TenantID, r.ProjectID, r.Tokens, 0, now)
