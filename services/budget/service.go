@@ -5,6 +5,9 @@
 // any number of replicas can never reserve beyond the limit nor settle a
 // reservation twice. Every movement is also a ledger row (Reconcile recomputes
 // the counters from it) and an audit entry, written in the same transaction.
+// Calls on one budget that arrive while its previous transaction runs are
+// served together by the next one (combine.go), so a budget shared by many
+// agents pays one row-lock turn and one commit per batch, not per call.
 package budget
 
 import (
