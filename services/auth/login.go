@@ -127,7 +127,7 @@ func (s *Service) Logout(ctx context.Context, actor audit.Actor, id Identity) er
 			return errs.Wrap(errs.CodeUnavailable, "the token could not be revoked right now; try again shortly", err)
 		}
 	}
-	s.verified.forget(id.TokenID)
+	s.verified.forget(id.TokenID, id.ExpiresAt, s.now())
 	return s.audit.Write(ctx, actor, audit.Entry{
 		Action: ActionLogout, ResourceType: "token", ResourceID: id.TokenID,
 		Details: map[string]any{"username": id.Username},

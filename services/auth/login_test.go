@@ -326,16 +326,53 @@ type watchedStore struct {
 	kv.Store
 	lookups atomic.Int64
 	down    atomic.Bool
+	// afterLookup, when set, runs once after a revocation lookup has read
+	// the store and before its answer returns.
+	afterLookup func()
 }
 
 func (w *watchedStore) Get(ctx context.Context, key string) (int64, time.Duration, error) {
-	if strings.HasPrefix(key, "revoked:") {
-		w.lookups.Add(1)
+	if !strings.HasPrefix(key, "revoked:") {
+		return w.Store.Get(ctx, key)
 	}
+	w.lookups.Add(1)
 	if w.down.Load() {
 		return 0, 0, errDown
 	}
-	return w.Store.Get(ctx, key)
+	n, left, err := w.Store.Get(ctx, key)
+	if hook := w.afterLookup; hook != nil {
+		w.afterLookup = nil
+		hook()
+	}
+	return n, left, err
+}
+
+// A check that read "not revoked" just before a logout on the same replica
+// must not remember the token: the logout applies at once there.
+func TestLogoutDuringACheck(t *testing.T) {
+	store := &watchedStore{Store: kv.NewMemory(nil)}
+	f := newFixture(t, fixtureOpts{store: store})
+	ctx := context.Background()
+	s, err := f.svc.Login(ctx, actor("10.5.5.5"), "admin", "admin123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.tokens.Parse(s.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := auth.Identity{UserID: s.User.ID, Username: "admin", Role: auth.RoleAdmin, TokenID: c.ID, ExpiresAt: s.ExpiresAt}
+	store.afterLookup = func() {
+		if err := f.svc.Logout(ctx, actor("10.5.5.5"), id); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := f.svc.Verify(ctx, s.Token); err != nil { // read "not revoked" before the logout
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Verify(ctx, s.Token); !errs.Is(err, errs.CodeUnauthorized) {
+		t.Errorf("Verify after a logout that ran during the previous check = %v, want 401", err)
+	}
 }
 
 // A checked token is trusted for TokenCacheTTL (1 s in the fixture, as in the

@@ -78,7 +78,7 @@ func NewService(users *Users, tokens *Tokens, store kv.Store, auditor *audit.Ser
 		users: users, tokens: tokens, store: store, audit: auditor, log: log, opts: o, now: o.Now,
 		dummyHash: dummy, logins: logins,
 		cache:    &userCache{ttl: o.UserCacheTTL, now: o.Now, items: map[string]cachedUser{}},
-		verified: &verifiedTokens{ttl: o.TokenCacheTTL, items: map[string]verifiedToken{}},
+		verified: &verifiedTokens{ttl: o.TokenCacheTTL, items: map[string]verifiedToken{}, loggedOut: map[string]time.Time{}},
 	}, nil
 }
 
@@ -151,6 +151,10 @@ type verifiedTokens struct {
 	ttl   time.Duration
 	mu    sync.Mutex
 	items map[string]verifiedToken
+	// loggedOut holds the jtis this process revoked, until their tokens
+	// expire, so a check that was already running during the logout cannot
+	// remember the token again.
+	loggedOut map[string]time.Time
 }
 
 type verifiedToken struct {
@@ -181,16 +185,28 @@ func (v *verifiedTokens) put(token string, c Claims, now time.Time) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if _, gone := v.loggedOut[c.ID]; gone {
+		return
+	}
 	if len(v.items) >= maxCached {
 		clear(v.items)
 	}
 	v.items[token] = verifiedToken{claims: c, until: until}
 }
 
-// forget drops every remembered token with this jti (after a logout here).
-func (v *verifiedTokens) forget(jti string) {
+// forget drops every remembered token with this jti and keeps it from being
+// remembered again until expires (after a logout here).
+func (v *verifiedTokens) forget(jti string, expires, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	for id, until := range v.loggedOut {
+		if !now.Before(until) {
+			delete(v.loggedOut, id)
+		}
+	}
+	if len(v.loggedOut) < maxCached {
+		v.loggedOut[jti] = expires
+	}
 	for token, it := range v.items {
 		if it.claims.ID == jti {
 			delete(v.items, token)

@@ -137,27 +137,21 @@ func (s *Service) settleBatch(ctx context.Context, calls []settleCall) []outcome
 				out[i] = res
 				continue
 			}
-			r := res.out
-			var actual int64
-			kind, action, details := kindRelease, ActionRelease, map[string]any{
-				"tenant_id": tenant, "project_id": project, "tokens": r.Tokens,
-			}
+			id, tokens := c.id, res.out.Tokens
+			kind, action, actual := kindRelease, ActionRelease, int64(0)
+			details := map[string]any{"tenant_id": tenant, "project_id": project, "tokens": tokens}
+			out[i].out = Settlement{ReservationID: id, Status: c.to, Tokens: tokens}
 			if c.to == StatusCommitted {
-				actual = c.actual
-				kind, action = kindCommit, ActionCommit
+				kind, action, actual = kindCommit, ActionCommit, c.actual
 				details["actual_tokens"] = actual
+				out[i].out.Tokens = actual
 			}
-			id := c.id
-			ledger = append(ledger, ledgerRow(&id, tenant, project, kind, -r.Tokens, actual, c.actor, now))
+			ledger = append(ledger, ledgerRow(&id, tenant, project, kind, -tokens, actual, c.actor, now))
 			entries = append(entries, audit.Item{Actor: c.actor, Entry: audit.Entry{
 				Action: action, ResourceType: resourceReservation, ResourceID: id, Details: details,
 			}})
-			reserved += r.Tokens
+			reserved += tokens
 			used += actual
-			out[i].out = Settlement{ReservationID: id, Status: c.to, Tokens: r.Tokens}
-			if c.to == StatusCommitted {
-				out[i].out.Tokens = actual
-			}
 		}
 		if len(ledger) == 0 {
 			return nil
