@@ -218,7 +218,8 @@ const docTemplate = `{
                         "maximum": 200,
                         "minimum": 1,
                         "type": "integer",
-                        "description": "page size (default 50)",
+                        "default": 50,
+                        "description": "page size; larger values are capped at 200",
                         "name": "limit",
                         "in": "query"
                     }

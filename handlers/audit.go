@@ -33,7 +33,7 @@ type AuditQuery struct {
 	Since        string `form:"since" binding:"max=64"`
 	Until        string `form:"until" binding:"max=64"`
 	Cursor       string `form:"cursor" binding:"max=500"`
-	Limit        int    `form:"limit" binding:"min=0,max=200"`
+	Limit        int    `form:"limit" binding:"omitempty,min=1"`
 }
 
 // AuditEntryResponse is one audit entry.
@@ -76,7 +76,7 @@ func (h *Audit) Register(api *gin.RouterGroup, _ RouteLimiter) {
 //	@Param			since			query		string	false	"RFC 3339, inclusive"				format(date-time)
 //	@Param			until			query		string	false	"RFC 3339, exclusive"				format(date-time)
 //	@Param			cursor			query		string	false	"next_cursor of the previous page"	maxlength(500)
-//	@Param			limit			query		int		false	"page size (default 50)"			minimum(1)	maximum(200)
+//	@Param			limit			query		int		false	"page size; larger values are capped at 200"	minimum(1)	maximum(200)	default(50)
 //	@Success		200				{object}	AuditPageResponse
 //	@Failure		401				{object}	middleware.ErrorBody
 //	@Failure		403				{object}	middleware.ErrorBody

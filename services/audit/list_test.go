@@ -87,3 +87,32 @@ func TestListPagesThroughEqualTimestamps(t *testing.T) {
 		t.Errorf("cursor with a non-numeric id: %v, want 422", err)
 	}
 }
+
+// TestListCapsThePageSize: a page never holds more than MaxLimit entries,
+// whatever the client asks for; the rest follow through the cursor.
+func TestListCapsThePageSize(t *testing.T) {
+	db := openDB(t)
+	at := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	rows := make([]models.AuditEntry, audit.MaxLimit+1)
+	for i := range rows {
+		rows[i] = models.AuditEntry{Action: "test.cap", CreatedAt: at.Add(time.Duration(i) * time.Millisecond), Details: models.JSONMap{}}
+	}
+	if err := db.CreateInBatches(rows, 100).Error; err != nil {
+		t.Fatal(err)
+	}
+	svc := audit.New(db)
+	first, err := svc.List(context.Background(), audit.Filter{Action: "test.cap", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Items) != audit.MaxLimit || first.NextCursor == "" {
+		t.Fatalf("limit 1000: %d items, next cursor %q; want %d and a cursor", len(first.Items), first.NextCursor, audit.MaxLimit)
+	}
+	rest, err := svc.List(context.Background(), audit.Filter{Action: "test.cap", Limit: 1000, Cursor: first.NextCursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest.Items) != 1 || rest.Items[0].ID != rows[0].ID || rest.NextCursor != "" {
+		t.Errorf("second page = %d items (first id %v), next %q; want only the oldest, id %d", len(rest.Items), rest.Items, rest.NextCursor, rows[0].ID)
+	}
+}
