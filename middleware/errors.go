@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -61,8 +62,23 @@ func Errors(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// StatusClientClosedRequest is the status recorded (in the access log and
+// http_requests_total) for a request whose client went away before the answer
+// was ready: nobody reads it, and it is neither the server's fault nor the
+// client's input, so it must not count as a 5xx. The code is nginx's.
+const StatusClientClosedRequest = 499
+
 // WriteError writes err in the one shape and aborts the chain.
 func WriteError(c *gin.Context, log *slog.Logger, err error) {
+	if errors.Is(c.Request.Context().Err(), context.Canceled) {
+		// The client closed the connection; err is most likely only the echo
+		// of that cancellation in a database or Redis call. Kept at Info with
+		// its error in case it was not.
+		log.InfoContext(c.Request.Context(), "client closed the request",
+			slog.String("request_id", RequestIDFrom(c)), slog.String("route", Route(c)), slog.Any("error", err))
+		c.AbortWithStatus(StatusClientClosedRequest)
+		return
+	}
 	var e *errs.Error
 	if !errors.As(err, &e) {
 		log.ErrorContext(c.Request.Context(), "internal error",
