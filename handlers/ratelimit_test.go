@@ -166,35 +166,6 @@ func wantNoLimitHeaders(t testing.TB, r *testenv.Response) {
 	}
 }
 
-// registryValue sums the series of a family whose labels include want.
-func registryValue(t testing.TB, reg prometheus.Gatherer, name string, want map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				labels[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue series
-				}
-			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
-
 // TestRateLimitEveryScope: for each role's global limit and each route
 // scope, 3 requests pass with counting-down headers and the 4th is a 429.
 func TestRateLimitEveryScope(t *testing.T) {
@@ -230,7 +201,7 @@ func TestRateLimitEveryScope(t *testing.T) {
 				wantHeaders(t, r, 3, 2-i)
 			}
 			wantLimited(t, c.Send(t, req), tt.scope, 3)
-			if got := registryValue(t, reg, "rate_limit_exceeded_total", map[string]string{"scope": tt.metricScope}); got != 1 {
+			if got := testenv.MetricSum(t, reg, "rate_limit_exceeded_total", map[string]string{"scope": tt.metricScope}); got != 1 {
 				t.Errorf("rate_limit_exceeded_total{scope=%q} = %v, want 1", tt.metricScope, got)
 			}
 		})
@@ -349,7 +320,7 @@ func TestRateLimitApp(t *testing.T) {
 				wantNoLimitHeaders(t, r)
 			}
 		}
-		if got := registryValue(t, srv.App.Registry(), "rate_limit_exceeded_total", map[string]string{"scope": "health"}); got != 1 {
+		if got := testenv.MetricSum(t, srv.App.Registry(), "rate_limit_exceeded_total", map[string]string{"scope": "health"}); got != 1 {
 			t.Errorf("rate_limit_exceeded_total{scope=health} = %v, want 1", got)
 		}
 	})
@@ -491,7 +462,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 	const limit = 3
 	health := func(srv *testenv.Server) *testenv.Response { return srv.Get(t, "/health", "") }
 	degraded := func(srv *testenv.Server) float64 {
-		return registryValue(t, srv.App.Registry(), "rate_limit_degraded", nil)
+		return testenv.MetricSum(t, srv.App.Registry(), "rate_limit_degraded", nil)
 	}
 	// enforcedAgain polls until an answer carries the limit headers (Redis
 	// reached), then uses up the rest of the window and wants a 429.

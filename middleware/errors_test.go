@@ -9,40 +9,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/middleware"
 )
 
-// syncBuffer is a log sink that the server goroutine writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // server runs handler behind the access log, metrics and error renderer on a
 // real listener; served is signalled after each request has been fully handled.
-func server(t *testing.T, handler gin.HandlerFunc) (url string, logs *syncBuffer, reg *prometheus.Registry, served chan struct{}) {
+func server(t *testing.T, handler gin.HandlerFunc) (url string, logs *testenv.SyncBuffer, reg *prometheus.Registry, served chan struct{}) {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
-	logs = &syncBuffer{}
+	logs = &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	reg = prometheus.NewRegistry()
 	r := gin.New()
@@ -56,29 +38,6 @@ func server(t *testing.T, handler gin.HandlerFunc) (url string, logs *syncBuffer
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/work", logs, reg, served
-}
-
-// requests sums http_requests_total over the series with the given status.
-func requests(t *testing.T, reg *prometheus.Registry, status string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() != "http_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "status" && l.GetValue() == status {
-					n += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return n
 }
 
 // TestClientGoneIsNotAServerError: a client that hangs up while its request is
@@ -109,7 +68,7 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 	if strings.Contains(out, "level=ERROR") || strings.Contains(out, "internal error") {
 		t.Errorf("a hang-up was logged as an error:\n%s", out)
 	}
-	if n, n500 := requests(t, reg, "499"), requests(t, reg, "500"); n != 1 || n500 != 0 {
+	if n, n500 := testenv.MetricSum(t, reg, "http_requests_total", map[string]string{"status": "499"}), testenv.MetricSum(t, reg, "http_requests_total", map[string]string{"status": "500"}); n != 1 || n500 != 0 {
 		t.Errorf("http_requests_total: status 499 = %v, 500 = %v; want 1 and 0", n, n500)
 	}
 }
@@ -135,7 +94,7 @@ func TestInternalErrorStaysAnError(t *testing.T) {
 	if out := logs.String(); !strings.Contains(out, `level=ERROR msg="internal error"`) || !strings.Contains(out, "status=500") {
 		t.Errorf("log:\n%s", out)
 	}
-	if n := requests(t, reg, "500"); n != 1 {
+	if n := testenv.MetricSum(t, reg, "http_requests_total", map[string]string{"status": "500"}); n != 1 {
 		t.Errorf("http_requests_total{status=500} = %v, want 1", n)
 	}
 }
