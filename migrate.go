@@ -7,7 +7,7 @@ import (
 
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/migrations"
-	"github.com/golden-architecture/control-plane/services/database"
+	"github.com/golden-architecture/control-plane/platform/database"
 )
 
 // migrate applies pending migrations (or, with "status", only reports them).

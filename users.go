@@ -11,8 +11,8 @@ import (
 
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/services/auth"
-	"github.com/golden-architecture/control-plane/services/database"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 

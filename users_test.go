@@ -13,7 +13,7 @@ import (
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
-	"github.com/golden-architecture/control-plane/services/database"
+	"github.com/golden-architecture/control-plane/platform/database"
 )
 
 // cliEnv is the environment of one subcommand run: a fresh database (SQLite,

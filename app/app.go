@@ -24,10 +24,10 @@ import (
 	"github.com/golden-architecture/control-plane/handlers"
 	"github.com/golden-architecture/control-plane/middleware"
 	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/platform/database"
+	"github.com/golden-architecture/control-plane/platform/natsbus"
 	"github.com/golden-architecture/control-plane/services/breaker"
-	"github.com/golden-architecture/control-plane/services/database"
 	"github.com/golden-architecture/control-plane/services/health"
-	"github.com/golden-architecture/control-plane/services/natsbus"
 )
 
 // Name is the service name shown by GET / and the Swagger UI.

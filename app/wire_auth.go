@@ -9,9 +9,9 @@ import (
 
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/handlers"
+	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
-	"github.com/golden-architecture/control-plane/services/kv"
 )
 
 // Auth timing that is not configurable: how often the key directory is

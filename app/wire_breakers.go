@@ -8,11 +8,11 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/golden-architecture/control-plane/handlers"
+	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/dlq"
 	"github.com/golden-architecture/control-plane/services/health"
-	"github.com/golden-architecture/control-plane/services/kv"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 

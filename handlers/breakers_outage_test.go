@@ -17,8 +17,8 @@ import (
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/platform/natsbus"
 	"github.com/golden-architecture/control-plane/services/breaker"
-	"github.com/golden-architecture/control-plane/services/natsbus"
 )
 
 func breakerStatus(t *testing.T, srv *testenv.Server, name string) breaker.Status {

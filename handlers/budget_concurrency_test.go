@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
-	"github.com/golden-architecture/control-plane/services/database"
+	"github.com/golden-architecture/control-plane/platform/database"
 )
 
 // budgetTally counts the answers of many concurrent budget requests.

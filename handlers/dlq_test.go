@@ -19,7 +19,7 @@ import (
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
-	"github.com/golden-architecture/control-plane/services/natsbus"
+	"github.com/golden-architecture/control-plane/platform/natsbus"
 )
 
 // dlqEnv is a fresh Env whose DLQ stream is deleted from a shared NATS

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/golden-architecture/control-plane/platform/database"
+
 	"github.com/glebarez/sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"gorm.io/gorm"
@@ -22,11 +24,11 @@ import (
 // replicas).
 type backend struct {
 	name        string
-	dialect     Dialect
+	dialect     database.Dialect
 	newDatabase func(t *testing.T) (open func(t *testing.T) *sql.DB)
 }
 
-// serviceSQLiteQuery mirrors the DSN options of services/database (which
+// serviceSQLiteQuery mirrors the DSN options of platform/database (which
 // cannot be imported here: it imports this package).
 const serviceSQLiteQuery = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
 	"&_pragma=synchronous(NORMAL)&_txlock=immediate"
@@ -35,11 +37,11 @@ const serviceSQLiteQuery = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(1000
 // service opens it (WAL), and PostgreSQL when TEST_DATABASE_URL is set.
 func backends() []backend {
 	bs := []backend{
-		{name: "sqlite", dialect: SQLite, newDatabase: sqliteDatabase("")},
-		{name: "sqlite-wal", dialect: SQLite, newDatabase: sqliteDatabase(serviceSQLiteQuery)},
+		{name: "sqlite", dialect: database.SQLite, newDatabase: sqliteDatabase("")},
+		{name: "sqlite-wal", dialect: database.SQLite, newDatabase: sqliteDatabase(serviceSQLiteQuery)},
 	}
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		bs = append(bs, backend{name: "postgres", dialect: Postgres, newDatabase: postgresDatabase(u)})
+		bs = append(bs, backend{name: "postgres", dialect: database.Postgres, newDatabase: postgresDatabase(u)})
 	}
 	return bs
 }
@@ -121,10 +123,10 @@ func randomHex(t *testing.T, n int) string {
 }
 
 // tableExists asks the database's catalog whether a table exists.
-func tableExists(t *testing.T, db *sql.DB, d Dialect, table string) bool {
+func tableExists(t *testing.T, db *sql.DB, d database.Dialect, table string) bool {
 	t.Helper()
 	q := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1`
-	if d == Postgres {
+	if d == database.Postgres {
 		q = `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1`
 	}
 	var n int

@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"log/slog"
+
+	"github.com/golden-architecture/control-plane/platform/database"
 )
 
 // dialectOps is what differs between the databases: the bookkeeping DDL and
@@ -32,14 +34,14 @@ type txn interface {
 	Rollback() error
 }
 
-func opsFor(d Dialect) (*dialectOps, error) {
+func opsFor(d database.Dialect) (*dialectOps, error) {
 	switch d {
-	case Postgres:
+	case database.Postgres:
 		return postgresOps(), nil
-	case SQLite:
+	case database.SQLite:
 		return sqliteOps(), nil
 	default:
-		return nil, fmt.Errorf("migrations: unknown dialect %q (want %q or %q)", d, Postgres, SQLite)
+		return nil, fmt.Errorf("migrations: unknown dialect %q (want %q or %q)", d, database.Postgres, database.SQLite)
 	}
 }
 

@@ -23,6 +23,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+
+	"github.com/golden-architecture/control-plane/platform/database"
 )
 
 // embedded holds the SQL files of every dialect; New picks the dialect's folder.
@@ -30,22 +32,12 @@ import (
 //go:embed postgres/*.sql sqlite/*.sql
 var embedded embed.FS
 
-// Dialect selects the SQL folder and the locking strategy; the two databases
-// serialise concurrent runners differently.
-type Dialect string
-
-// The supported dialects; the values are also the folder names of the files.
-const (
-	Postgres Dialect = "postgres"
-	SQLite   Dialect = "sqlite"
-)
-
 // Runner applies and inspects the migrations of one database. It is safe to
 // run several Runners (in one process or many) against the same database at
 // once: each file is applied exactly once.
 type Runner struct {
 	db      *sql.DB
-	dialect Dialect
+	dialect database.Dialect
 	ops     *dialectOps
 	fsys    fs.FS
 	log     *slog.Logger
@@ -74,7 +66,7 @@ func WithLogger(l *slog.Logger) Option {
 // New returns a Runner for db, using the embedded files of dialect unless
 // WithFS says otherwise. An unknown dialect is reported by the Runner's methods
 // rather than here, so wiring code stays a single expression.
-func New(db *sql.DB, dialect Dialect, opts ...Option) *Runner {
+func New(db *sql.DB, dialect database.Dialect, opts ...Option) *Runner {
 	r := &Runner{
 		db:      db,
 		dialect: dialect,

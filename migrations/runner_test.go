@@ -10,6 +10,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/golden-architecture/control-plane/platform/database"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -426,7 +428,7 @@ func TestEmbeddedMigrationsApply(t *testing.T) {
 		}
 
 		indexQuery := `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' AND name LIKE 'audit_log_%_idx'`
-		if b.dialect == Postgres {
+		if b.dialect == database.Postgres {
 			indexQuery = `SELECT count(*) FROM pg_indexes WHERE tablename = 'audit_log' AND indexname LIKE 'audit_log_%_idx'`
 		}
 		var indexes int

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/golden-architecture/control-plane/platform/database"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -85,7 +87,7 @@ func TestChecksumIsHexSHA256(t *testing.T) {
 // exists for both databases, so neither mode lags behind the other.
 func TestEmbeddedDialectsMatch(t *testing.T) {
 	var got [2][]string
-	for i, d := range []Dialect{Postgres, SQLite} {
+	for i, d := range []database.Dialect{database.Postgres, database.SQLite} {
 		sub, err := fs.Sub(embedded, string(d))
 		if err != nil {
 			t.Fatalf("%s: %v", d, err)

@@ -15,8 +15,8 @@ import (
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/migrations"
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/services/audit"
-	"github.com/golden-architecture/control-plane/services/database"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 

@@ -18,10 +18,10 @@ import (
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/platform/database"
+	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
-	"github.com/golden-architecture/control-plane/services/database"
-	"github.com/golden-architecture/control-plane/services/kv"
 )
 
 // clock is a settable time source shared by every part of a fixture.

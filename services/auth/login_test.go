@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/errs"
-	"github.com/golden-architecture/control-plane/services/kv"
 )
 
 func TestLogin(t *testing.T) {

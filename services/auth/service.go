@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/errs"
-	"github.com/golden-architecture/control-plane/services/kv"
 )
 
 // Service logs users in and out and verifies their tokens.

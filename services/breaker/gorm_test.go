@@ -14,8 +14,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/services/breaker"
-	"github.com/golden-architecture/control-plane/services/database"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 

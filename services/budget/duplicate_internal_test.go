@@ -10,8 +10,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/services/audit"
-	"github.com/golden-architecture/control-plane/services/database"
 )
 
 // TestDuplicateKeyRollsBack drives the path of the loser of a race between

@@ -15,8 +15,8 @@ import (
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/platform/natsbus"
 	"github.com/golden-architecture/control-plane/services/dlq"
-	"github.com/golden-architecture/control-plane/services/natsbus"
 )
 
 func TestIngestStoresEachMessageOnce(t *testing.T) {

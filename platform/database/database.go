@@ -13,8 +13,16 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+)
 
-	"github.com/golden-architecture/control-plane/migrations"
+// Dialect names the database kind; the values are also the folder names of
+// the migration files.
+type Dialect string
+
+// The supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
 )
 
 // Options says where the database is and how large its pool may grow.
@@ -28,7 +36,7 @@ type Options struct {
 // DB is the opened database with its dialect.
 type DB struct {
 	*gorm.DB
-	Dialect migrations.Dialect
+	Dialect Dialect
 	// Location is where the data lives, safe to log.
 	Location string
 }
@@ -39,18 +47,18 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	var (
 		db      *gorm.DB
 		err     error
-		dialect migrations.Dialect
+		dialect Dialect
 		where   string
 	)
 	if o.URL != "" {
-		dialect, where = migrations.Postgres, "postgresql"
+		dialect, where = Postgres, "postgresql"
 		db, err = gorm.Open(postgres.New(postgres.Config{DSN: o.URL}), cfg)
 	} else {
 		path := o.SQLitePath
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("create the directory of %s: %w", path, err)
 		}
-		dialect, where = migrations.SQLite, path
+		dialect, where = SQLite, path
 		db, err = gorm.Open(sqlite.Open(SQLiteDSN(path)), cfg)
 	}
 	if err != nil {
@@ -60,7 +68,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
-	if dialect == migrations.SQLite {
+	if dialect == SQLite {
 		// One connection: SQLite has one writer, so writes queue here instead
 		// of failing with "database is locked".
 		sqlDB.SetMaxOpenConns(1)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/golden-architecture/control-plane/services/kv"
+	"github.com/golden-architecture/control-plane/platform/kv"
 )
 
 // clock is a settable time source for the memory store.
