@@ -2,7 +2,6 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-SWAG    := $(shell go env GOPATH)/bin/swag
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
@@ -27,11 +26,8 @@ lint: ## gofmt, go vet, golangci-lint
 	go vet ./...
 	golangci-lint run
 
-$(SWAG):
-	go install github.com/swaggo/swag/cmd/swag@v1.16.6
-
-docs: $(SWAG) ## regenerate docs/ from the swag annotations
-	$(SWAG) init -g main.go -o docs --outputTypes go,json,yaml
+docs: ## regenerate docs/openapi.json and docs/openapi.yaml (OpenAPI 3.1) from the swag annotations
+	go run ./cmd/openapi
 
 bench: ## load runs + baselines + profiles on this machine (~6 min; see docs/PERFORMANCE.md)
 	bash scripts/bench.sh

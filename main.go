@@ -10,9 +10,9 @@
 //	@version					dev
 //	@description				Control-plane API of a multi-agent LLM platform: agents reserve and settle LLM token budgets, operators resolve and requeue dead-lettered messages, circuit breakers guard outbound dependencies; everything sits behind JWT auth, role permissions, rate limits and an audit trail.
 //	@description
-//	@description				**Try it here:** open POST /api/v1/auth/login, press *Try it out*, send `{"username":"admin","password":"admin123"}` (the demo users exist in embedded mode), copy `token` from the answer, press **Authorize** and enter `Bearer <token>`. The UI keeps the authorization across page reloads.
+//	@description				**Try it here:** open POST /api/v1/auth/login, press *Try it out*, send `{"username":"admin","password":"admin123"}` (the demo users exist in embedded mode), copy `token` from the answer, press **Authorize** and paste the token (without `Bearer `). The UI keeps the authorization across page reloads.
 //	@description
-//	@description				Every non-2xx answer has the shape of the **Error** model and carries the `X-Request-ID` header. Routes under /api/v1 are rate limited per user (per client IP when anonymous) and send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 adds `Retry-After`.
+//	@description				Every non-2xx answer has the shape of the **Error** model and carries the `X-Request-ID` header; clients switch on `error_code`, and each documented error status lists, as examples, the codes and messages this operation really answers with. Routes under /api/v1 are rate limited per user (per client IP when anonymous) and send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 adds `Retry-After`.
 //	@BasePath					/
 //
 //	@tag.name					auth
@@ -34,13 +34,8 @@
 //	@tag.name					infrastructure
 //	@tag.description			Outside /api/v1: service name and version, health and readiness probes, Prometheus metrics, the JWKS of the token keys.
 //
-// swag reads every line after @securityDefinitions as part of that block, so
-// it comes last.
-//
-//	@securityDefinitions.apikey	BearerAuth
-//	@in							header
-//	@name						Authorization
-//	@description				JWT from POST /api/v1/auth/login, entered as "Bearer " followed by the token.
+// The security schemes (BearerAuth) are declared by internal/apispec: swag
+// only knows Swagger 2.0 schemes.
 package main
 
 import (

@@ -67,15 +67,19 @@ func browser(ctx context.Context, t *testing.T, execPath string) context.Context
 
 // spec is what the test needs from the committed API description.
 type spec struct {
-	Info struct {
+	OpenAPI string `json:"openapi"`
+	Info    struct {
 		Title string `json:"title"`
 	} `json:"info"`
-	Paths map[string]map[string]json.RawMessage `json:"paths"`
+	Paths map[string]map[string]struct {
+		OperationID string   `json:"operationId"`
+		Tags        []string `json:"tags"`
+	} `json:"paths"`
 }
 
 func loadSpec(t *testing.T) spec {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "docs", "swagger.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "docs", "openapi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,15 +91,20 @@ func loadSpec(t *testing.T) spec {
 }
 
 // opblock is the Swagger UI element of one operation: its id is
-// "operations-<first tag>-<method>_<path with / and {} as _>".
-func opblock(tag, method, path string) string {
-	id := strings.NewReplacer("/", "_", "{", "_", "}", "_", ".", "_", "-", "_").Replace(strings.TrimPrefix(path, "/"))
-	return fmt.Sprintf("#operations-%s-%s_%s", tag, strings.ToLower(method), id)
+// "operations-<first tag>-<operationId>".
+func (s spec) opblock(t *testing.T, method, path string) string {
+	t.Helper()
+	op, ok := s.Paths[path][strings.ToLower(method)]
+	if !ok || op.OperationID == "" || len(op.Tags) == 0 {
+		t.Fatalf("docs/openapi.json has no %s %s with an operationId and a tag", method, path)
+	}
+	return fmt.Sprintf("#operations-%s-%s", op.Tags[0], op.OperationID)
 }
 
 // TestSwaggerUILoginAndAuthorize is the path of a developer new to the API:
-// open /docs, log in with "Try it out", paste the token into "Authorize",
-// call GET /api/v1/auth/me, reload the page and still be authorized.
+// open /docs (the OpenAPI 3.1 document), log in with "Try it out", paste the
+// raw token into "Authorize" (the http bearer scheme adds "Bearer "), call
+// GET /api/v1/auth/me, reload the page and still be authorized.
 func TestSwaggerUILoginAndAuthorize(t *testing.T) {
 	execPath := chromium()
 	if execPath == "" {
@@ -127,6 +136,10 @@ func TestSwaggerUILoginAndAuthorize(t *testing.T) {
 	if !strings.Contains(title, want.Info.Title) || !strings.Contains(title, "test") {
 		t.Errorf("UI title %q, want the service name %q and the build version %q", title, want.Info.Title, "test")
 	}
+	// The UI read the document as OpenAPI 3.1 (its version stamp says so).
+	if stamp := get(b, "read the version stamp", chromedp.Text(chromedp.CSS(`.information-container .info .title .version-stamp`))); !strings.Contains(stamp, "OAS 3.1") || want.OpenAPI != "3.1.0" {
+		t.Errorf("UI version stamp %q for a document of openapi %q, want OAS 3.1", stamp, want.OpenAPI)
+	}
 	if tab := get(b, "read the tab title", chromedp.Title()); !strings.Contains(tab, want.Info.Title) {
 		t.Errorf("tab title %q, want the service name %q", tab, want.Info.Title)
 	}
@@ -142,11 +155,11 @@ func TestSwaggerUILoginAndAuthorize(t *testing.T) {
 	slices.Sort(listed)
 	slices.Sort(documented)
 	if !slices.Equal(listed, documented) {
-		t.Errorf("UI lists the operations\n%v\nwant those of docs/swagger.json\n%v", listed, documented)
+		t.Errorf("UI lists the operations\n%v\nwant those of docs/openapi.json\n%v", listed, documented)
 	}
 
 	// 2. Log in through "Try it out".
-	login := opblock("auth", "POST", "/api/v1/auth/login")
+	login := want.opblock(t, "POST", "/api/v1/auth/login")
 	body := login + ` textarea.body-param__text`
 	b.do("log in with Try it out",
 		tryItOut(login),
@@ -166,11 +179,11 @@ func TestSwaggerUILoginAndAuthorize(t *testing.T) {
 		t.Fatalf("no token in the rendered login answer %q: %v", answer, err)
 	}
 
-	// 3. Authorize with the token.
+	// 3. Authorize with the raw token, as the dialog asks.
 	b.do("authorize",
 		chromedp.Click(chromedp.CSS(`.auth-wrapper .authorize`)),
 		chromedp.WaitVisible(chromedp.CSS(`.modal-ux .auth-container input`)),
-		chromedp.SendKeys(chromedp.CSS(`.modal-ux .auth-container input`), "Bearer "+session.Token),
+		chromedp.SendKeys(chromedp.CSS(`.modal-ux .auth-container input`), session.Token),
 		chromedp.Click(chromedp.CSS(`.modal-ux .auth-btn-wrapper .authorize`)),
 		chromedp.Click(chromedp.CSS(`.modal-ux .btn-done`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`.modal-ux`)),
@@ -178,7 +191,7 @@ func TestSwaggerUILoginAndAuthorize(t *testing.T) {
 	)
 
 	// 4. Who am I, as the authorized user.
-	me := opblock("auth", "GET", "/api/v1/auth/me")
+	me := want.opblock(t, "GET", "/api/v1/auth/me")
 	callMe := func(step string) {
 		t.Helper()
 		b.do(step,

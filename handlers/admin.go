@@ -23,20 +23,17 @@ func (h *Admin) Register(api *gin.RouterGroup, _ RouteLimiter) {
 // GetConfig godoc
 //
 //	@Summary		Effective configuration
+//	@ID			getAdminConfig
 //	@Description	The configuration this replica runs with. Secrets are never shown: each is replaced by whether it is set (e.g. jwt_secret_set) and passwords inside URLs are masked.
 //	@Tags			admin
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	map[string]any
-//	@Failure		401		{object}	middleware.ErrorBody
-//	@Failure		403		{object}	middleware.ErrorBody
-//	@Failure		429		{object}	middleware.ErrorBody
-//	@Failure		500		{object}	middleware.ErrorBody
-//	@Failure		503		{object}	middleware.ErrorBody
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/admin/config [get]
 func (h *Admin) GetConfig(c *gin.Context) {
 	c.JSON(http.StatusOK, h.Config())

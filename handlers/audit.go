@@ -39,7 +39,7 @@ type AuditQuery struct {
 // AuditEntryResponse is one audit entry.
 type AuditEntryResponse struct {
 	ID           int64          `json:"id" example:"42"`
-	UserID       string         `json:"user_id,omitempty" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	UserID       string         `json:"user_id,omitempty" format:"uuid" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
 	Role         string         `json:"role,omitempty" example:"admin"`
 	Action       string         `json:"action" example:"auth.login.success"`
 	ResourceType string         `json:"resource_type,omitempty" example:"user"`
@@ -47,15 +47,15 @@ type AuditEntryResponse struct {
 	Details      map[string]any `json:"details"`
 	RequestID    string         `json:"request_id,omitempty" example:"4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f"`
 	ClientIP     string         `json:"client_ip,omitempty" example:"203.0.113.7"`
-	CreatedAt    time.Time      `json:"created_at" example:"2026-01-02T15:04:05.123456Z"`
-}
+	CreatedAt    time.Time      `json:"created_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
+} // @name AuditEntry
 
 // AuditPageResponse is one page of the audit trail, newest first.
 type AuditPageResponse struct {
 	Items []AuditEntryResponse `json:"items"`
 	// NextCursor fetches the next page; absent on the last page.
 	NextCursor string `json:"next_cursor,omitempty" example:"eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6IjQyIn0"`
-}
+} // @name AuditPage
 
 // Register implements Resource.
 func (h *Audit) Register(api *gin.RouterGroup, _ RouteLimiter) {
@@ -65,6 +65,7 @@ func (h *Audit) Register(api *gin.RouterGroup, _ RouteLimiter) {
 // List godoc
 //
 //	@Summary		List audit entries
+//	@ID			listAuditEntries
 //	@Description	Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is absent.
 //	@Tags			audit
 //	@Produce		json
@@ -78,16 +79,12 @@ func (h *Audit) Register(api *gin.RouterGroup, _ RouteLimiter) {
 //	@Param			cursor			query		string	false	"next_cursor of the previous page"	maxlength(500)
 //	@Param			limit			query		int		false	"page size; larger values are capped at 200"	minimum(1)	maximum(200)	default(50)
 //	@Success		200				{object}	AuditPageResponse
-//	@Failure		401				{object}	middleware.ErrorBody
-//	@Failure		403				{object}	middleware.ErrorBody
-//	@Failure		422				{object}	middleware.ErrorBody	"bad filter or cursor"
-//	@Failure		429				{object}	middleware.ErrorBody
-//	@Failure		500				{object}	middleware.ErrorBody
-//	@Failure		503				{object}	middleware.ErrorBody
-//	@Header			200,429			{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429			{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429			{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429				{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401				{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403				{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		422				{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429				{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500				{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503				{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/audit [get]
 func (h *Audit) List(c *gin.Context) {
 	var q AuditQuery

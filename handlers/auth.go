@@ -37,25 +37,25 @@ type LoginRequest struct {
 	Username string `json:"username" binding:"required,max=128" example:"admin" maxLength:"128"`
 	// Password is at most 72 bytes (bcrypt's limit); longer ones are refused with 422.
 	Password string `json:"password" binding:"required,max=1024" example:"admin123" maxLength:"72"`
-}
+} // @name LoginRequest
 
 // LoginResponse is a new bearer token with the caller's role and permissions.
 type LoginResponse struct {
 	Token       string    `json:"token" example:"eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9..."`
-	TokenType   string    `json:"token_type" example:"Bearer"`
-	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z"`
-	Role        string    `json:"role" example:"admin"`
+	TokenType   string    `json:"token_type" enums:"Bearer" example:"Bearer"`
+	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z" format:"date-time"`
+	Role        string    `json:"role" enums:"admin,operator,developer,observer" example:"admin"`
 	Permissions []string  `json:"permissions" example:"system.admin,metrics.view"`
-}
+} // @name LoginResponse
 
 // MeResponse describes the caller.
 type MeResponse struct {
-	UserID      string    `json:"user_id" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	UserID      string    `json:"user_id" format:"uuid" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
 	Username    string    `json:"username" example:"admin"`
-	Role        string    `json:"role" example:"admin"`
+	Role        string    `json:"role" enums:"admin,operator,developer,observer" example:"admin"`
 	Permissions []string  `json:"permissions" example:"system.admin,metrics.view"`
-	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z"`
-}
+	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z" format:"date-time"`
+} // @name CurrentUser
 
 // Register implements Resource.
 func (h *Auth) Register(api *gin.RouterGroup, limits RouteLimiter) {
@@ -73,23 +73,20 @@ func (h *Auth) RegisterRoot(r *gin.Engine) {
 // Login godoc
 //
 //	@Summary		Log in
+//	@ID			login
 //	@Description	Exchanges a username and password for a bearer token (JWT, valid for JWT_TTL). An unknown user, a wrong password and a disabled account all answer the same 401. After LOGIN_MAX_ATTEMPTS failures for one username from one client IP within LOGIN_LOCKOUT_TTL_SECONDS, further attempts answer 429 with Retry-After until the window ends; a success resets the count. Rate limited by RATE_LIMIT_LOGIN per client IP.
 //	@Tags			auth
 //	@Accept			json
 //	@Produce		json
 //	@Param			body	body		LoginRequest	true	"credentials"
 //	@Success		200		{object}	LoginResponse
-//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.invalid_credentials"
-//	@Failure		413		{object}	middleware.ErrorBody
-//	@Failure		422		{object}	middleware.ErrorBody	"missing field or password over 72 bytes"
-//	@Failure		429		{object}	middleware.ErrorBody	"locked out or rate limited"
-//	@Failure		500		{object}	middleware.ErrorBody
-//	@Failure		503		{object}	middleware.ErrorBody	"lockout store down and RATE_LIMIT_FAIL_MODE=closed"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded | rate_limit.exceeded: too many failed logins; try again later"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/auth/login [post]
 func (h *Auth) Login(c *gin.Context) {
 	var req LoginRequest
@@ -111,19 +108,16 @@ func (h *Auth) Login(c *gin.Context) {
 // Logout godoc
 //
 //	@Summary		Log out
+//	@ID			logout
 //	@Description	Revokes the presented token (its jti) until it expires; using it afterwards answers 401 — at once on the replica that served the logout, within 1 s on the others (each replica trusts a token it checked for 1 s).
 //	@Tags			auth
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	StatusResponse
-//	@Failure		401		{object}	middleware.ErrorBody
-//	@Failure		429		{object}	middleware.ErrorBody
-//	@Failure		500		{object}	middleware.ErrorBody
-//	@Failure		503		{object}	middleware.ErrorBody	"revocation store down"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/auth/logout [post]
 func (h *Auth) Logout(c *gin.Context) {
 	id, _ := middleware.IdentityFrom(c)
@@ -137,19 +131,16 @@ func (h *Auth) Logout(c *gin.Context) {
 // Me godoc
 //
 //	@Summary		Who am I
+//	@ID			getCurrentUser
 //	@Description	The caller's username, current role and the permissions it grants.
 //	@Tags			auth
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	MeResponse
-//	@Failure		401		{object}	middleware.ErrorBody
-//	@Failure		429		{object}	middleware.ErrorBody
-//	@Failure		500		{object}	middleware.ErrorBody
-//	@Failure		503		{object}	middleware.ErrorBody	"revocation store down and RATE_LIMIT_FAIL_MODE=closed"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/auth/me [get]
 func (h *Auth) Me(c *gin.Context) {
 	id, _ := middleware.IdentityFrom(c)
@@ -162,6 +153,7 @@ func (h *Auth) Me(c *gin.Context) {
 // JWKS godoc
 //
 //	@Summary		Token verification keys
+//	@ID			getJWKS
 //	@Description	RFC 7517 JWK Set of every RS256 key a live token may be signed with (the current key and keys retired less than JWT_TTL ago). Empty when tokens use HS256. Cacheable for 5 minutes.
 //	@Tags			infrastructure
 //	@Produce		json

@@ -41,24 +41,24 @@ type BreakerItem struct {
 	TotalSuccesses uint64 `json:"total_successes" example:"1490" minimum:"0"`
 	// TotalRejected counts calls refused at once, without reaching the dependency.
 	TotalRejected   uint64    `json:"total_rejected" example:"23" minimum:"0"`
-	LastStateChange time.Time `json:"last_state_change" example:"2026-01-02T15:04:05Z"`
-}
+	LastStateChange time.Time `json:"last_state_change" example:"2026-01-02T15:04:05Z" format:"date-time"`
+} // @name CircuitBreaker
 
 // BreakerListResponse is the answer of GET /circuit-breakers.
 type BreakerListResponse struct {
 	// Instance is the replica that answered (INSTANCE_ID): breakers are per replica.
 	Instance string        `json:"instance" example:"api-7f9c4d-x2kq"`
 	Breakers []BreakerItem `json:"breakers"`
-}
+} // @name CircuitBreakerList
 
 // BreakerResetResponse is the answer of a reset.
 type BreakerResetResponse struct {
-	Status     string   `json:"status" example:"success"`
+	Status     string   `json:"status" enums:"success" example:"success"`
 	ResetCount int      `json:"reset_count" example:"3" minimum:"0"`
 	Breakers   []string `json:"breakers" example:"database,nats,redis"`
 	// Broadcast is true when the reset was sent to every other replica (false with a single instance).
 	Broadcast bool `json:"broadcast" example:"true"`
-}
+} // @name CircuitBreakerReset
 
 // Register implements Resource.
 func (h *Breakers) Register(api *gin.RouterGroup, limits RouteLimiter) {
@@ -71,18 +71,16 @@ func (h *Breakers) Register(api *gin.RouterGroup, limits RouteLimiter) {
 // List godoc
 //
 //	@Summary		List the circuit breakers
+//	@ID			listCircuitBreakers
 //	@Description	The breakers guarding this replica's outbound dependencies (database, nats, and redis when Redis is configured), sorted by name, with their state and counts. Breakers are per replica: instance names the one that answered. Needs metrics.view.
 //	@Tags			circuit-breakers
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	BreakerListResponse
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks metrics.view"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/circuit-breakers [get]
 func (h *Breakers) List(c *gin.Context) {
 	c.JSON(http.StatusOK, breakerListResponse(h.Service.Instance(), h.Service.List()))
@@ -91,19 +89,17 @@ func (h *Breakers) List(c *gin.Context) {
 // ResetAll godoc
 //
 //	@Summary		Reset every circuit breaker on every replica
+//	@ID			resetAllCircuitBreakers
 //	@Description	Closes every breaker of this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset_all) and counted in breaker_resets_total. A breaker whose dependency is still down opens again after BREAKER_FAILURE_THRESHOLD failures. Needs system.admin. Rate limited by RATE_LIMIT_BREAKER_RESET (default 5/min) per caller.
 //	@Tags			circuit-breakers
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	BreakerResetResponse
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks system.admin"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		503		{object}	middleware.ErrorBody	"reset here, but the broadcast or the audit entry failed (details list what was reset); retry"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/circuit-breakers/reset_all [post]
 func (h *Breakers) ResetAll(c *gin.Context) {
 	res, err := h.Service.ResetAll(c.Request.Context(), actorOf(c))
@@ -117,21 +113,19 @@ func (h *Breakers) ResetAll(c *gin.Context) {
 // Reset godoc
 //
 //	@Summary		Reset one circuit breaker on every replica
+//	@ID			resetCircuitBreaker
 //	@Description	Closes the named breaker on this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset). Needs system.admin. Shares the RATE_LIMIT_BREAKER_RESET limit with reset_all.
 //	@Tags			circuit-breakers
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Param			name	path		string	true	"breaker name"	Enums(database, nats, redis)	maxlength(64)
 //	@Success		200		{object}	BreakerResetResponse
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks system.admin"
-//	@Failure		404		{object}	middleware.ErrorBody	"no breaker has this name"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		503		{object}	middleware.ErrorBody	"reset here, but the broadcast or the audit entry failed (details list what was reset); retry"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: no circuit breaker has this name"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/circuit-breakers/{name}/reset [post]
 func (h *Breakers) Reset(c *gin.Context) {
 	res, err := h.Service.Reset(c.Request.Context(), actorOf(c), c.Param("name"))

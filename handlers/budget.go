@@ -52,6 +52,7 @@ func (h *Budget) Register(api *gin.RouterGroup, limits RouteLimiter) {
 // Request godoc
 //
 //	@Summary		Reserve tokens before a model call
+//	@ID			reserveBudget
 //	@Description	Moves estimated_tokens of the tenant/project budget from available to reserved in one atomic conditional statement, so concurrent requests on any number of replicas never reserve beyond the limit. A budget seen for the first time is created with BUDGET_DEFAULT_LIMIT. The reservation stays pending until committed, released or expired by the sweeper after BUDGET_RESERVATION_TTL (a pending reservation may be settled until the sweeper expires it).
 //	@Description	Idempotency: send an Idempotency-Key header (or a body request_id). A retry with the same key and the same fields returns the first approval with the header Idempotency-Replayed: true, also when retries race; the same key with other fields is 409 idempotency.conflict. An insufficient answer is not stored: a retry with the same key is evaluated afresh. Keys are scoped to the tenant/project.
 //	@Description	Needs budget.view. Rate limited by RATE_LIMIT_BUDGET_REQUEST (default 30/min) per caller, on top of the role limit.
@@ -62,19 +63,16 @@ func (h *Budget) Register(api *gin.RouterGroup, limits RouteLimiter) {
 //	@Param			Idempotency-Key	header		string				false	"makes retries safe; at most 128 printable ASCII characters"	maxlength(128)
 //	@Param			body			body		BudgetRequestBody	true	"what to reserve"
 //	@Success		200				{object}	BudgetApproval
-//	@Failure		400				{object}	middleware.ErrorBody	"malformed JSON"
-//	@Failure		401				{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403				{object}	middleware.ErrorBody	"the role lacks budget.view"
-//	@Failure		409				{object}	middleware.ErrorBody	"budget.insufficient (details: available, requested) or idempotency.conflict (the key was used with other fields)"
-//	@Failure		413				{object}	middleware.ErrorBody	"body too large"
-//	@Failure		422				{object}	middleware.ErrorBody	"a field is missing, too long, not printable, or estimated_tokens is not a whole number from 1 to 1000000000"
-//	@Failure		429				{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500				{object}	middleware.ErrorBody	"the database failed"
+//	@Failure		400				{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401				{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403				{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		409				{object}	middleware.ErrorBody	"budget.insufficient | idempotency.conflict"
+//	@Failure		413				{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422				{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429				{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500				{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503				{object}	middleware.ErrorBody	"service.unavailable"
 //	@Header			200				{string}	Idempotency-Replayed	"true when this is the stored answer of an earlier call with the same key"
-//	@Header			200,429			{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429			{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429			{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429				{integer}	Retry-After				"seconds to wait before retrying"
 //	@Router			/api/v1/budget/request [post]
 func (h *Budget) Request(c *gin.Context) {
 	var body BudgetRequestBody
@@ -108,6 +106,7 @@ func (h *Budget) Request(c *gin.Context) {
 // Commit godoc
 //
 //	@Summary		Settle a reservation with the tokens really used
+//	@ID			commitReservation
 //	@Description	reserved shrinks by the reservation's tokens and used grows by actual_tokens, which may exceed the estimate (used may then pass the total; GET /budget/state reports it as overdrawn). Exactly one of concurrent commits, releases and the sweeper settles a reservation. Committing again with the same actual_tokens returns the same answer; with other tokens, or after a release or expiry, it is 409 state.conflict. Needs budget.view.
 //	@Tags			budget
 //	@Accept			json
@@ -115,19 +114,16 @@ func (h *Budget) Request(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			body	body		BudgetCommitBody	true	"the reservation and the tokens used"
 //	@Success		200		{object}	BudgetSettlement
-//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks budget.view"
-//	@Failure		404		{object}	middleware.ErrorBody	"no such reservation in this tenant/project"
-//	@Failure		409		{object}	middleware.ErrorBody	"state.conflict: already committed with other tokens, released or expired (details.status)"
-//	@Failure		413		{object}	middleware.ErrorBody	"body too large"
-//	@Failure		422		{object}	middleware.ErrorBody	"a field is missing or invalid, or actual_tokens is not a whole number from 1 to 1000000000"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500		{object}	middleware.ErrorBody	"the database failed"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: reservation not found for this tenant and project"
+//	@Failure		409		{object}	middleware.ErrorBody	"state.conflict: the reservation is released and cannot be committed | state.conflict: the reservation was already committed with other actual tokens"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/budget/commit [post]
 func (h *Budget) Commit(c *gin.Context) {
 	var body BudgetCommitBody
@@ -147,6 +143,7 @@ func (h *Budget) Commit(c *gin.Context) {
 // Release godoc
 //
 //	@Summary		Cancel a reservation
+//	@ID			releaseReservation
 //	@Description	Returns the reservation's tokens to the budget. Releasing again returns the same answer; releasing a committed or expired reservation is 409 state.conflict. Needs budget.view.
 //	@Tags			budget
 //	@Accept			json
@@ -154,19 +151,16 @@ func (h *Budget) Commit(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			body	body		BudgetReleaseBody	true	"the reservation"
 //	@Success		200		{object}	BudgetSettlement
-//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks budget.view"
-//	@Failure		404		{object}	middleware.ErrorBody	"no such reservation in this tenant/project"
-//	@Failure		409		{object}	middleware.ErrorBody	"state.conflict: the reservation is committed or expired (details.status)"
-//	@Failure		413		{object}	middleware.ErrorBody	"body too large"
-//	@Failure		422		{object}	middleware.ErrorBody	"a field is missing or invalid"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500		{object}	middleware.ErrorBody	"the database failed"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: reservation not found for this tenant and project"
+//	@Failure		409		{object}	middleware.ErrorBody	"state.conflict: the reservation is committed and cannot be released"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/budget/release [post]
 func (h *Budget) Release(c *gin.Context) {
 	var body BudgetReleaseBody
@@ -186,6 +180,7 @@ func (h *Budget) Release(c *gin.Context) {
 // State godoc
 //
 //	@Summary		Show a budget
+//	@ID			getBudgetState
 //	@Description	total, used, reserved, available (total - used - reserved, never below 0), overdrawn (how far used + reserved exceed total) and the number of pending reservations, read in one snapshot. A tenant/project never seen reports BUDGET_DEFAULT_LIMIT with zero usage and is not created. Needs budget.view.
 //	@Tags			budget
 //	@Produce		json
@@ -193,15 +188,12 @@ func (h *Budget) Release(c *gin.Context) {
 //	@Param			tenant_id	query		string	true	"tenant"	minlength(1)	maxlength(128)
 //	@Param			project_id	query		string	true	"project"	minlength(1)	maxlength(128)
 //	@Success		200			{object}	BudgetState
-//	@Failure		401			{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403			{object}	middleware.ErrorBody	"the role lacks budget.view"
-//	@Failure		422			{object}	middleware.ErrorBody	"tenant_id or project_id missing or invalid"
-//	@Failure		429			{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500			{object}	middleware.ErrorBody	"the database failed"
-//	@Header			200,429		{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429		{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429		{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429			{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401			{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403			{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		422			{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429			{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500			{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503			{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/budget/state [get]
 func (h *Budget) State(c *gin.Context) {
 	var q budgetStateQuery
@@ -219,6 +211,7 @@ func (h *Budget) State(c *gin.Context) {
 // SetLimit godoc
 //
 //	@Summary		Create or change a budget's limit
+//	@ID			setBudgetLimit
 //	@Description	Sets total_limit of the tenant/project, creating the budget when it is new. Lowering it below used + reserved is allowed: pending reservations stay valid, new requests are refused, and the state reports available 0 and the excess as overdrawn. Recorded as a limit_set ledger row and a budget.limit_set audit entry with the old and new totals. Answers the new state. Needs budget.configure.
 //	@Tags			budget
 //	@Accept			json
@@ -226,17 +219,14 @@ func (h *Budget) State(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			body	body		BudgetLimitBody	true	"the budget and its new total"
 //	@Success		200		{object}	BudgetState
-//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks budget.configure"
-//	@Failure		413		{object}	middleware.ErrorBody	"body too large"
-//	@Failure		422		{object}	middleware.ErrorBody	"a field is missing or invalid, or total_limit is not a whole number from 0 to 1000000000000"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500		{object}	middleware.ErrorBody	"the database failed"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/budget/limits [put]
 func (h *Budget) SetLimit(c *gin.Context) {
 	var body BudgetLimitBody
@@ -254,6 +244,7 @@ func (h *Budget) SetLimit(c *gin.Context) {
 // Reservations godoc
 //
 //	@Summary		List reservations
+//	@ID			listReservations
 //	@Description	Newest first, keyset paged: pass next_cursor back as cursor for the next page; every reservation is returned once even while new ones arrive. Needs budget.view.
 //	@Tags			budget
 //	@Produce		json
@@ -264,15 +255,12 @@ func (h *Budget) SetLimit(c *gin.Context) {
 //	@Param			limit		query		int		false	"page size; larger values are capped at 200"	minimum(1)	maximum(200)	default(50)
 //	@Param			cursor		query		string	false	"next_cursor of the previous page"				maxlength(512)
 //	@Success		200			{object}	BudgetReservationList
-//	@Failure		401			{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403			{object}	middleware.ErrorBody	"the role lacks budget.view"
-//	@Failure		422			{object}	middleware.ErrorBody	"a malformed filter or cursor"
-//	@Failure		429			{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500			{object}	middleware.ErrorBody	"the database failed"
-//	@Header			200,429		{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429		{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429		{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429			{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401			{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403			{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		422			{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429			{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500			{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503			{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/budget/reservations [get]
 func (h *Budget) Reservations(c *gin.Context) {
 	var q budgetListQuery

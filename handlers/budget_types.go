@@ -15,34 +15,34 @@ type BudgetRequestBody struct {
 	Model     string `json:"model" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"gpt-4o"`
 	// EstimatedTokens is reserved whole: a whole number from 1 to 1,000,000,000.
 	EstimatedTokens int64  `json:"estimated_tokens" binding:"required,min=1,max=1000000000" minimum:"1" maximum:"1000000000" example:"1500"`
-	Purpose         string `json:"purpose" binding:"max=256,printascii" maxLength:"256" example:"answer synthesis"`
+	Purpose         string `json:"purpose,omitempty" binding:"max=256,printascii" maxLength:"256" example:"answer synthesis"`
 	// RequestID is accepted as the idempotency key when no Idempotency-Key header is sent.
-	RequestID string `json:"request_id" binding:"max=128,printascii" maxLength:"128" example:"req-7f3a"`
-}
+	RequestID string `json:"request_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"req-7f3a"`
+} // @name BudgetRequest
 
 // BudgetApproval is the answer of an approved reservation (also of its replays).
 type BudgetApproval struct {
 	Approved      bool      `json:"approved" example:"true"`
 	ReservationID string    `json:"reservation_id" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 	Allocated     int64     `json:"allocated" example:"1500"`
-	ExpiresAt     time.Time `json:"expires_at" example:"2026-01-02T16:04:05.123456Z"`
-}
+	ExpiresAt     time.Time `json:"expires_at" example:"2026-01-02T16:04:05.123456Z" format:"date-time"`
+} // @name BudgetApproval
 
 // BudgetCommitBody is the body of POST /api/v1/budget/commit.
 type BudgetCommitBody struct {
 	TenantID      string `json:"tenant_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"acme"`
 	ProjectID     string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
-	ReservationID string `json:"reservation_id" binding:"required,max=128,printascii" maxLength:"128" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
+	ReservationID string `json:"reservation_id" binding:"required,max=128,printascii" maxLength:"128" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 	// ActualTokens is what the call really used; it may exceed the estimate.
 	ActualTokens int64 `json:"actual_tokens" binding:"required,min=1,max=1000000000" minimum:"1" maximum:"1000000000" example:"1320"`
-}
+} // @name BudgetCommit
 
 // BudgetReleaseBody is the body of POST /api/v1/budget/release.
 type BudgetReleaseBody struct {
 	TenantID      string `json:"tenant_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"acme"`
 	ProjectID     string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
-	ReservationID string `json:"reservation_id" binding:"required,max=128,printascii" maxLength:"128" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
-}
+	ReservationID string `json:"reservation_id" binding:"required,max=128,printascii" maxLength:"128" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
+} // @name BudgetRelease
 
 // BudgetSettlement is the answer of a commit or a release.
 type BudgetSettlement struct {
@@ -50,7 +50,7 @@ type BudgetSettlement struct {
 	ReservationID string `json:"reservation_id" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 	// Tokens is the actual tokens of a commit, or the reserved tokens a release returned.
 	Tokens int64 `json:"tokens" example:"1320"`
-}
+} // @name BudgetSettlement
 
 // BudgetLimitBody is the body of PUT /api/v1/budget/limits.
 type BudgetLimitBody struct {
@@ -58,7 +58,7 @@ type BudgetLimitBody struct {
 	ProjectID string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
 	// TotalLimit may be 0 (a frozen budget) and may be below used+reserved.
 	TotalLimit *int64 `json:"total_limit" binding:"required,min=0,max=1000000000000" minimum:"0" maximum:"1000000000000" example:"250000"`
-}
+} // @name BudgetLimit
 
 // BudgetState is the picture of one budget.
 type BudgetState struct {
@@ -73,7 +73,7 @@ type BudgetState struct {
 	// its estimate or a lowered limit); 0 normally.
 	Overdrawn           int64 `json:"overdrawn" example:"0" minimum:"0"`
 	PendingReservations int64 `json:"pending_reservations" example:"2" minimum:"0"`
-}
+} // @name BudgetState
 
 // BudgetReservation is one reservation in a listing.
 type BudgetReservation struct {
@@ -84,21 +84,21 @@ type BudgetReservation struct {
 	Model          string     `json:"model" example:"gpt-4o"`
 	Purpose        string     `json:"purpose" example:"answer synthesis"`
 	Tokens         int64      `json:"tokens" example:"1500"`
-	ActualTokens   *int64     `json:"actual_tokens" example:"1320"`
+	ActualTokens   *int64     `json:"actual_tokens" example:"1320" extensions:"x-nullable"`
 	Status         string     `json:"status" enums:"pending,committed,released,expired" example:"committed"`
-	IdempotencyKey *string    `json:"idempotency_key" example:"req-7f3a"`
+	IdempotencyKey *string    `json:"idempotency_key" example:"req-7f3a" extensions:"x-nullable"`
 	CreatedBy      string     `json:"created_by" example:"operator"`
-	CreatedAt      time.Time  `json:"created_at" example:"2026-01-02T15:04:05.123456Z"`
-	ExpiresAt      time.Time  `json:"expires_at" example:"2026-01-02T16:04:05.123456Z"`
-	SettledAt      *time.Time `json:"settled_at" example:"2026-01-02T15:04:09.5Z"`
-}
+	CreatedAt      time.Time  `json:"created_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
+	ExpiresAt      time.Time  `json:"expires_at" example:"2026-01-02T16:04:05.123456Z" format:"date-time"`
+	SettledAt      *time.Time `json:"settled_at" example:"2026-01-02T15:04:09.5Z" format:"date-time" extensions:"x-nullable"`
+} // @name Reservation
 
 // BudgetReservationList is a page of reservations, newest first.
 type BudgetReservationList struct {
 	Items []BudgetReservation `json:"items"`
 	// NextCursor fetches the next page; null on the last page.
-	NextCursor *string `json:"next_cursor" example:"eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9"`
-}
+	NextCursor *string `json:"next_cursor" example:"eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9" extensions:"x-nullable"`
+} // @name ReservationList
 
 // budgetStateQuery is the query of GET /budget/state.
 type budgetStateQuery struct {

@@ -32,26 +32,26 @@ type DLQ struct {
 
 // DLQListItem is one message of a listing.
 type DLQListItem struct {
-	ID              string `json:"id" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
+	ID              string `json:"id" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 	OriginalSubject string `json:"original_subject" example:"orders.created"`
 	// DataPreview is the first 200 characters of the payload as UTF-8 (invalid bytes become U+FFFD).
 	DataPreview string    `json:"data_preview" example:"{\"id\":1}"`
 	Error       string    `json:"error" example:"timeout"`
 	Attempts    int       `json:"attempts" example:"3"`
-	CreatedAt   time.Time `json:"created_at" example:"2026-01-02T15:04:05.123456Z"`
+	CreatedAt   time.Time `json:"created_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
 	Resolved    bool      `json:"resolved" example:"false"`
-}
+} // @name DLQMessageSummary
 
 // DLQListResponse is one page of messages, newest first.
 type DLQListResponse struct {
 	Items []DLQListItem `json:"items"`
 	// NextCursor fetches the next page; null on the last page.
-	NextCursor *string `json:"next_cursor" example:"eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9"`
-}
+	NextCursor *string `json:"next_cursor" example:"eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9" extensions:"x-nullable"`
+} // @name DLQMessageList
 
 // DLQMessageResponse is one message in full.
 type DLQMessageResponse struct {
-	ID              string `json:"id" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
+	ID              string `json:"id" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 	StreamSeq       int64  `json:"stream_seq" example:"42"`
 	OriginalSubject string `json:"original_subject" example:"orders.created"`
 	// Data is the payload: as text when it is valid UTF-8, else base64 (see data_encoding).
@@ -60,29 +60,29 @@ type DLQMessageResponse struct {
 	Headers      map[string][]string `json:"headers"`
 	Error        string              `json:"error" example:"timeout"`
 	Attempts     int                 `json:"attempts" example:"3"`
-	CreatedAt    time.Time           `json:"created_at" example:"2026-01-02T15:04:05.123456Z"`
+	CreatedAt    time.Time           `json:"created_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
 	Resolved     bool                `json:"resolved" example:"true"`
-	ResolvedAt   *time.Time          `json:"resolved_at" example:"2026-01-02T16:00:00Z"`
-	ResolvedBy   *string             `json:"resolved_by" example:"admin"`
+	ResolvedAt   *time.Time          `json:"resolved_at" example:"2026-01-02T16:00:00Z" format:"date-time" extensions:"x-nullable"`
+	ResolvedBy   *string             `json:"resolved_by" example:"admin" extensions:"x-nullable"`
 	// ResolutionNotes is the note given when the message was resolved.
-	ResolutionNotes *string    `json:"resolution_notes" example:"fixed the downstream timeout; replayed"`
-	RequeuedAt      *time.Time `json:"requeued_at" example:"2026-01-02T16:00:00Z"`
+	ResolutionNotes *string    `json:"resolution_notes" example:"fixed the downstream timeout; replayed" extensions:"x-nullable"`
+	RequeuedAt      *time.Time `json:"requeued_at" example:"2026-01-02T16:00:00Z" format:"date-time" extensions:"x-nullable"`
 	RequeueCount    int        `json:"requeue_count" example:"1"`
-}
+} // @name DLQMessage
 
 // DLQResolveRequest is the body of POST /dlq/{id}/resolve.
 type DLQResolveRequest struct {
 	Note string `json:"note" binding:"required,min=1,max=2000" minLength:"1" maxLength:"2000" example:"fixed the downstream timeout; replayed"`
 	// Requeue republishes the payload and headers to the original subject before resolving.
-	Requeue bool `json:"requeue" example:"true"`
-}
+	Requeue bool `json:"requeue,omitempty" example:"true"`
+} // @name DLQResolveRequest
 
 // DLQResolveResponse is the answer of a resolve.
 type DLQResolveResponse struct {
-	Status    string `json:"status" example:"resolved"`
-	MessageID string `json:"message_id" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
+	Status    string `json:"status" enums:"resolved" example:"resolved"`
+	MessageID string `json:"message_id" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 	Requeued  bool   `json:"requeued" example:"true"`
-}
+} // @name DLQResolution
 
 // dlqListQuery is the query of GET /dlq.
 type dlqListQuery struct {
@@ -105,6 +105,7 @@ func (h *DLQ) Register(api *gin.RouterGroup, _ RouteLimiter) {
 // List godoc
 //
 //	@Summary		List dead-lettered messages
+//	@ID			listDLQMessages
 //	@Description	Newest first, keyset paged: pass next_cursor back as cursor for the next page; every message is returned once even while new ones arrive. Needs dlq.read.
 //	@Tags			dlq
 //	@Produce		json
@@ -116,15 +117,12 @@ func (h *DLQ) Register(api *gin.RouterGroup, _ RouteLimiter) {
 //	@Param			limit		query		int		false	"page size; larger values are capped at 200"									minimum(1)	maximum(200)	default(50)
 //	@Param			cursor		query		string	false	"next_cursor of the previous page"												maxlength(512)
 //	@Success		200			{object}	DLQListResponse
-//	@Failure		401			{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403			{object}	middleware.ErrorBody	"the role lacks dlq.read"
-//	@Failure		422			{object}	middleware.ErrorBody	"a malformed filter or cursor"
-//	@Failure		429			{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500			{object}	middleware.ErrorBody	"the database failed"
-//	@Header			200,429		{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429		{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429		{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429			{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401			{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403			{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		422			{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429			{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500			{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503			{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/dlq [get]
 func (h *DLQ) List(c *gin.Context) {
 	var q dlqListQuery
@@ -147,21 +145,19 @@ func (h *DLQ) List(c *gin.Context) {
 // Get godoc
 //
 //	@Summary		Show one dead-lettered message
+//	@ID			getDLQMessage
 //	@Description	The whole message: payload, headers, error, and how it was resolved. Needs dlq.read.
 //	@Tags			dlq
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Param			id		path		string	true	"message id (UUID)"	format(uuid)
 //	@Success		200		{object}	DLQMessageResponse
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks dlq.read"
-//	@Failure		404		{object}	middleware.ErrorBody	"no message with this id (or not a UUID)"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500		{object}	middleware.ErrorBody	"the database failed"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: DLQ message not found"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/dlq/{id} [get]
 func (h *DLQ) Get(c *gin.Context) {
 	m, err := h.Service.Get(c.Request.Context(), c.Param("id"))
@@ -175,6 +171,7 @@ func (h *DLQ) Get(c *gin.Context) {
 // Resolve godoc
 //
 //	@Summary		Resolve a dead-lettered message, optionally requeueing it
+//	@ID			resolveDLQMessage
 //	@Description	Marks the message resolved with a note, written to the audit trail (dlq.resolve). With requeue=true the payload and headers are first republished to the original subject (through JetStream with a Nats-Msg-Id derived from the message id and requeue count when a stream captures the subject, so a repeated publish is deduplicated; core NATS otherwise); the message is marked only after that publish succeeded. A failed publish answers 503 and leaves the message unresolved. A subject under the DLQ prefix is never requeued (409). Of two concurrent resolves one succeeds and the other answers 409. Needs system.admin.
 //	@Tags			dlq
 //	@Accept			json
@@ -183,20 +180,16 @@ func (h *DLQ) Get(c *gin.Context) {
 //	@Param			id		path		string				true	"message id (UUID)"	format(uuid)
 //	@Param			body	body		DLQResolveRequest	true	"note and whether to requeue"
 //	@Success		200		{object}	DLQResolveResponse
-//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks system.admin"
-//	@Failure		404		{object}	middleware.ErrorBody	"no message with this id (or not a UUID)"
-//	@Failure		409		{object}	middleware.ErrorBody	"dlq.already_resolved, or state.conflict: another resolve is in progress or the subject is under the DLQ prefix"
-//	@Failure		413		{object}	middleware.ErrorBody	"body too large"
-//	@Failure		422		{object}	middleware.ErrorBody	"note missing, blank or over 2000 characters"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500		{object}	middleware.ErrorBody	"the database failed"
-//	@Failure		503		{object}	middleware.ErrorBody	"the requeue could not be published; the message stays unresolved"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: DLQ message not found"
+//	@Failure		409		{object}	middleware.ErrorBody	"dlq.already_resolved | state.conflict: the original subject \"dlq.orders.created\" is under the DLQ prefix \"dlq\"; requeueing it would dead-letter it again"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/dlq/{id}/resolve [post]
 func (h *DLQ) Resolve(c *gin.Context) {
 	var req DLQResolveRequest

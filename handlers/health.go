@@ -32,22 +32,23 @@ type RootResponse struct {
 	Name    string            `json:"name" example:"golden-architecture-control-plane"`
 	Version string            `json:"version" example:"1.0.0"`
 	Links   map[string]string `json:"links"`
-}
+} // @name ServiceInfo
 
 // StatusResponse is a bare status answer.
 type StatusResponse struct {
-	Status string `json:"status" example:"ok"`
-}
+	Status string `json:"status" enums:"ok,logged_out" example:"ok"`
+} // @name Status
 
 // ReadyResponse is the answer of GET /health/ready.
 type ReadyResponse struct {
-	Status string            `json:"status" example:"ready"`
+	Status string            `json:"status" enums:"ready,not_ready" example:"ready"`
 	Checks map[string]string `json:"checks"`
-}
+} // @name Readiness
 
 // Root godoc
 //
 //	@Summary		Service name, version and links
+//	@ID			getServiceInfo
 //	@Description	Entry point for people and crawlers: where the docs, health and metrics are.
 //	@Tags			infrastructure
 //	@Produce		json
@@ -71,16 +72,13 @@ func (h *Health) Root(c *gin.Context) {
 // Check godoc
 //
 //	@Summary		Health of every dependency
+//	@ID			getHealth
 //	@Description	Pings the database, Redis and NATS and reports each with its latency. 503 when a required component is down. Rate limited by RATE_LIMIT_HEALTH per client.
 //	@Tags			infrastructure
 //	@Produce		json
 //	@Success		200		{object}	health.Report
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limited"
-//	@Failure		503		{object}	health.Report			"a required component is down"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"unix time when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds until a retry may succeed"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded: rate limit exceeded: 10 requests allowed in this window (scope health); retry in 42 s"
+//	@Failure		503		{object}	health.Report			"a required component is down | service.unavailable"
 //	@Router			/health [get]
 func (h *Health) Check(c *gin.Context) {
 	report, ok := h.Checker.Check(c.Request.Context())
@@ -94,6 +92,7 @@ func (h *Health) Check(c *gin.Context) {
 // Live godoc
 //
 //	@Summary		Liveness probe
+//	@ID			getLiveness
 //	@Description	200 while the process serves HTTP. Never rate limited, never depends on another component.
 //	@Tags			infrastructure
 //	@Produce		json
@@ -106,6 +105,7 @@ func (h *Health) Live(c *gin.Context) {
 // Ready godoc
 //
 //	@Summary		Readiness probe
+//	@ID			getReadiness
 //	@Description	200 when the database answers and no migration is pending; 503 otherwise. Never rate limited.
 //	@Tags			infrastructure
 //	@Produce		json

@@ -88,8 +88,12 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/health/ready", d.Health.Ready)
 	r.GET("/metrics", metricsAuth(d.MetricsToken), serveMetrics(d.Metrics))
 
+	docsUI, err := swaggerUI(d.Version)
+	if err != nil {
+		return nil, err
+	}
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
-	r.GET("/docs/*any", swaggerUI(d.Version))
+	r.GET("/docs/*any", docsUI)
 
 	for _, register := range d.Root {
 		register(r)

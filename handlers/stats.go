@@ -30,8 +30,8 @@ type StatsResponse struct {
 	BudgetPendingReservations int64     `json:"budget_pending_reservations" example:"12" minimum:"0"`
 	Users                     int64     `json:"users" example:"4" minimum:"0"`
 	AuditEntries24h           int64     `json:"audit_entries_24h" example:"57" minimum:"0"`
-	GeneratedAt               time.Time `json:"generated_at" example:"2025-01-31T12:00:00Z"`
-}
+	GeneratedAt               time.Time `json:"generated_at" example:"2025-01-31T12:00:00Z" format:"date-time"`
+} // @name Stats
 
 // Register implements Resource.
 func (h *Stats) Register(api *gin.RouterGroup, limits RouteLimiter) {
@@ -41,19 +41,16 @@ func (h *Stats) Register(api *gin.RouterGroup, limits RouteLimiter) {
 // Get godoc
 //
 //	@Summary		Platform counts
+//	@ID			getStats
 //	@Description	Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
 //	@Tags			stats
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	StatsResponse
-//	@Failure		401		{object}	middleware.ErrorBody	"no valid bearer token"
-//	@Failure		403		{object}	middleware.ErrorBody	"the role lacks metrics.view"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limit exceeded"
-//	@Failure		500		{object}	middleware.ErrorBody	"the database failed"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the current window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"Unix time (seconds) when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds to wait before retrying"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/stats [get]
 func (h *Stats) Get(c *gin.Context) {
 	counts, err := h.Counter.Counts(c.Request.Context())

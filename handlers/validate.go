@@ -24,17 +24,18 @@ type ValidateRequest struct {
 	// LLMResponse is the model's raw text, at most 256 KiB; the JSON is taken
 	// from a ```json fence or else the first complete JSON value in it.
 	LLMResponse string `json:"llm_response" binding:"required" example:"Here is my plan: {\"synthesis_reasoning\": \"Two agents disagree on retries\", \"action_plan\": [{\"priority\": 1, \"type\": \"fix\", \"issue\": \"Retry storm\", \"agent\": \"worker\"}]}"`
-}
+} // @name ValidationRequest
 
 // ValidateResponse is a valid answer: the normalised data and any warnings.
 type ValidateResponse struct {
 	Valid bool `json:"valid" example:"true"`
-	// Data is the extracted JSON with strings trimmed and enum values lowercased.
-	Data     any                `json:"data" swaggertype:"object"`
+	// Data is the extracted JSON (an object, or an array for patterns) with
+	// strings trimmed and enum values lowercased.
+	Data     any                `json:"data"`
 	Warnings []llmcheck.Warning `json:"warnings"`
 	// WarningsTruncated is true when more than 100 warnings were found.
 	WarningsTruncated bool `json:"warnings_truncated,omitempty"`
-}
+} // @name ValidationResult
 
 // Register implements Resource.
 func (h *Validate) Register(api *gin.RouterGroup, _ RouteLimiter) {
@@ -47,6 +48,7 @@ func (h *Validate) Register(api *gin.RouterGroup, _ RouteLimiter) {
 // Synthesis godoc
 //
 //	@Summary		Validate a synthesis answer
+//	@ID			validateSynthesis
 //	@Description	Extracts the JSON of a raw LLM answer and validates it against the synthesis schema: synthesis_reasoning (10–2000 chars) and action_plan (1–50 items of priority 1–100, type fix|improve|refactor|test, issue 5–1000 chars, agent 2–100 chars). Suspicious content (SQL after a semicolon, script tags, shell sequences, path traversal, NUL bytes) is reported in warnings at its JSON path; the data itself is never rewritten beyond trimming strings and lowercasing enum values. No JSON, or a schema violation, answers 422 with details.errors = [{path, message}].
 //	@Tags			validate
 //	@Accept			json
@@ -54,21 +56,20 @@ func (h *Validate) Register(api *gin.RouterGroup, _ RouteLimiter) {
 //	@Security		BearerAuth
 //	@Param			body	body		ValidateRequest	true	"raw LLM answer (≤ 256 KiB)"
 //	@Success		200		{object}	ValidateResponse
-//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
-//	@Failure		401		{object}	middleware.ErrorBody	"no or invalid token"
-//	@Failure		413		{object}	middleware.ErrorBody	"body over MAX_BODY_BYTES"
-//	@Failure		422		{object}	middleware.ErrorBody	"no JSON found, or schema violations in details.errors"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limited"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"unix time when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds until a retry may succeed"
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/validate/synthesis [post]
 func (h *Validate) Synthesis(c *gin.Context) { h.check(c, llmcheck.KindSynthesis) }
 
 // Consensus godoc
 //
 //	@Summary		Validate a consensus answer
+//	@ID			validateConsensus
 //	@Description	Like the synthesis validation, against the consensus schema: decision approve|reject|conditional, confidence 0–1, reasoning ≤ 2000 chars, optional concerns (≤ 10 strings of ≤ 500 chars).
 //	@Tags			validate
 //	@Accept			json
@@ -76,21 +77,20 @@ func (h *Validate) Synthesis(c *gin.Context) { h.check(c, llmcheck.KindSynthesis
 //	@Security		BearerAuth
 //	@Param			body	body		ValidateRequest	true	"raw LLM answer (≤ 256 KiB)"
 //	@Success		200		{object}	ValidateResponse
-//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
-//	@Failure		401		{object}	middleware.ErrorBody	"no or invalid token"
-//	@Failure		413		{object}	middleware.ErrorBody	"body over MAX_BODY_BYTES"
-//	@Failure		422		{object}	middleware.ErrorBody	"no JSON found, or schema violations in details.errors"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limited"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"unix time when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds until a retry may succeed"
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/validate/consensus [post]
 func (h *Validate) Consensus(c *gin.Context) { h.check(c, llmcheck.KindConsensus) }
 
 // Patterns godoc
 //
 //	@Summary		Validate a patterns answer
+//	@ID			validatePatterns
 //	@Description	Like the synthesis validation, against the patterns schema: an array (≤ 20) of objects with pattern_type skill_gap|agent_conflict|process_issue, root_cause ≤ 500 chars, suggested_fix ≤ 1000 chars, confidence 0–1 and optional agents_involved (≤ 10 strings).
 //	@Tags			validate
 //	@Accept			json
@@ -98,15 +98,13 @@ func (h *Validate) Consensus(c *gin.Context) { h.check(c, llmcheck.KindConsensus
 //	@Security		BearerAuth
 //	@Param			body	body		ValidateRequest	true	"raw LLM answer (≤ 256 KiB)"
 //	@Success		200		{object}	ValidateResponse
-//	@Failure		400		{object}	middleware.ErrorBody	"malformed JSON"
-//	@Failure		401		{object}	middleware.ErrorBody	"no or invalid token"
-//	@Failure		413		{object}	middleware.ErrorBody	"body over MAX_BODY_BYTES"
-//	@Failure		422		{object}	middleware.ErrorBody	"no JSON found, or schema violations in details.errors"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate limited"
-//	@Header			200,429	{integer}	X-RateLimit-Limit		"requests allowed in the window"
-//	@Header			200,429	{integer}	X-RateLimit-Remaining	"requests left in the window"
-//	@Header			200,429	{integer}	X-RateLimit-Reset		"unix time when the window resets"
-//	@Header			429		{integer}	Retry-After				"seconds until a retry may succeed"
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/validate/patterns [post]
 func (h *Validate) Patterns(c *gin.Context) { h.check(c, llmcheck.KindPatterns) }
 

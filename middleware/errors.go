@@ -41,7 +41,7 @@ func StatusOf(code errs.Code) int {
 // ErrorBody is the one error shape of every non-2xx answer.
 type ErrorBody struct {
 	// ErrorCode is stable; clients switch on it (see the codes in the API description).
-	ErrorCode string `json:"error_code" example:"validation.unprocessable_entity"`
+	ErrorCode string `json:"error_code" enums:"validation.invalid_request,validation.unprocessable_entity,auth.unauthorized,auth.invalid_credentials,auth.forbidden,resource.not_found,request.method_not_allowed,state.conflict,budget.insufficient,idempotency.conflict,dlq.already_resolved,request.too_large,rate_limit.exceeded,internal.error,service.unavailable" example:"validation.unprocessable_entity"`
 	// Message is for people; it never contains internal details.
 	Message string `json:"message" example:"request validation failed"`
 	// Details is present for some codes: errors (422), missing (403), available/requested (budget.insufficient), scope/limit/reset_at (429).

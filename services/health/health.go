@@ -18,22 +18,22 @@ type Probe struct {
 
 // Component is the measured state of one dependency.
 type Component struct {
-	Status    string  `json:"status" example:"up"`
-	Mode      string  `json:"mode" example:"external"`
+	Status    string  `json:"status" enums:"up,down" example:"up"`
+	Mode      string  `json:"mode" enums:"external,embedded" example:"external"`
 	LatencyMS float64 `json:"latency_ms" example:"0.42"`
 	Error     string  `json:"error,omitempty" example:"dial tcp 127.0.0.1:6379: connect: connection refused"`
-}
+} // @name HealthComponent
 
 // Report is the answer of GET /health.
 type Report struct {
-	Status     string               `json:"status" example:"ok"`
+	Status     string               `json:"status" enums:"ok,degraded,unavailable" example:"ok"`
 	Version    string               `json:"version" example:"1.0.0"`
 	Components map[string]Component `json:"components"`
 	// Breakers maps each circuit breaker to its state: closed, half_open or
 	// open. An open breaker shows as "degraded" but never fails the check by
 	// itself: the pings decide.
 	Breakers map[string]string `json:"breakers,omitempty"`
-}
+} // @name HealthReport
 
 // AddBreakers adds the circuit breakers' states to the report; any breaker
 // not closed turns an "ok" status into "degraded".

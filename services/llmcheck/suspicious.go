@@ -10,7 +10,7 @@ import (
 
 // WarningKind names a kind of suspicious content. It is a warning, not a
 // rejection: an answer about a database may legitimately quote SQL.
-type WarningKind string
+type WarningKind string // @name WarningKind
 
 // The kinds of suspicious content Check reports.
 const (
@@ -34,7 +34,7 @@ type Warning struct {
 	Path    string      `json:"path" example:"/action_plan/0/issue"`
 	Kind    WarningKind `json:"kind" example:"sql_injection"`
 	Excerpt string      `json:"excerpt" example:"Retry storm; DROP TABLE users"`
-}
+} // @name ValidationWarning
 
 // The excerpt of a warning: up to excerptRunes characters, starting up to
 // excerptLead characters before the match.

@@ -1,0 +1,450 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
+
+	"github.com/golden-architecture/control-plane/internal/testenv"
+)
+
+// TestSpecTellsTheTruth drives every route of the real router through the
+// situations that produce its answers — no or a bad token, a role without the
+// permission, malformed, oversized and invalid bodies, unknown ids, the
+// state conflicts of each resource, a used-up rate limit, Redis down with
+// RATE_LIMIT_FAIL_MODE=closed, a failing database — and holds the spec to
+// what came back:
+//
+//   - every answer has a documented status, a body that validates against the
+//     documented schema and, for an error, one of the documented codes;
+//   - every documented status was answered;
+//   - every error example (code, message with digits and quoted values aside,
+//     and the keys of its details) was answered by that operation.
+//
+// So the spec may not promise an answer the server never gives, nor keep
+// quiet about one it gives. A new endpoint gets the generic situations for
+// free; a code that only a certain state produces (a 409, a 404 with its own
+// message) needs a scenario in scenarios below.
+func TestSpecTellsTheTruth(t *testing.T) {
+	t.Parallel()
+	w := &walker{t: t, ops: operations(t, loadSpec(t)), answers: map[string][]answer{}}
+
+	// 1. The usual server: tokens, permissions, bodies, ids, states.
+	normal := testenv.Quick(t, "MAX_BODY_BYTES", "4096", "METRICS_BEARER_TOKEN", metricsToken, "LOGIN_MAX_ATTEMPTS", "2")
+	served := routes(t, normal)
+	for _, r := range served {
+		o, ok := w.ops[r]
+		if !ok {
+			continue // TestSpecMatchesRoutes reports it
+		}
+		w.generic(normal, o)
+		if s, ok := scenarios[r]; ok {
+			s(&scenario{w: w, srv: normal, op: o})
+		}
+	}
+	for r := range scenarios {
+		if !slices.Contains(served, r) {
+			t.Errorf("scenarios names %s, which the router does not serve", r)
+		}
+	}
+
+	// 2. Every rate limit used up after one request.
+	limited := testenv.Quick(t, "RATE_LIMIT_ANONYMOUS", "1-H", "RATE_LIMIT_HEALTH", "1-H")
+	for _, r := range served {
+		if o, ok := w.ops[r]; ok {
+			for range 2 {
+				w.send(limited, o, "anonymous, limits used up", w.request(o, "", "{}"))
+			}
+		}
+	}
+
+	// 3. Redis down and RATE_LIMIT_FAIL_MODE=closed.
+	redisDown := testenv.Quick(t, "REDIS_URL", "redis://127.0.0.1:1/0", "REDIS_CALL_TIMEOUT", "100ms", "RATE_LIMIT_FAIL_MODE", "closed")
+	for _, r := range served {
+		if o, ok := w.ops[r]; ok {
+			w.send(redisDown, o, "anonymous, Redis down", w.request(o, "", "{}"))
+		}
+	}
+
+	// 4. The database fails under a logged-in admin (its account is read from
+	// the database on every request).
+	broken := testenv.Quick(t)
+	admin := broken.Token(t, "admin")
+	if err := broken.App.DB().Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range served {
+		if o, ok := w.ops[r]; ok {
+			w.send(broken, o, "admin, database failing", w.request(o, admin, exampleBody(o)))
+		}
+	}
+
+	w.checkCoverage()
+}
+
+const metricsToken = "metrics-scrape-token-0123456789"
+
+// scenarios provoke the answers that need a certain state, by operation.
+// Setup calls go through s.srv directly; only s.send is recorded.
+var scenarios = map[string]func(s *scenario){
+	"GET /metrics": func(s *scenario) {
+		s.send("Prometheus with METRICS_BEARER_TOKEN", testenv.Request{Path: "/metrics", Token: metricsToken})
+	},
+	"POST /api/v1/auth/login": func(s *scenario) {
+		s.send("right password", testenv.Request{Body: `{"username":"admin","password":"admin123"}`})
+		s.send("wrong password", testenv.Request{Body: `{"username":"admin","password":"wrong"}`})
+		for range 3 { // LOGIN_MAX_ATTEMPTS is 2
+			s.send("locked out", testenv.Request{Body: `{"username":"lockout-probe","password":"wrong"}`})
+		}
+	},
+	"POST /api/v1/budget/request": func(s *scenario) {
+		admin := s.token("admin")
+		s.send("example", testenv.Request{Token: admin, Body: budgetBody("truth-ok", 100, "")})
+		s.srv.Send(s.t(), testenv.Request{Method: http.MethodPut, Path: "/api/v1/budget/limits", Token: admin,
+			Body: map[string]any{"tenant_id": "truth-empty", "project_id": "p", "total_limit": 0}}).WantStatus(s.t(), http.StatusOK)
+		s.send("empty budget", testenv.Request{Token: admin, Body: budgetBody("truth-empty", 100, "")})
+		s.send("first use of a key", testenv.Request{Token: admin, Body: budgetBody("truth-idem", 100, "k1")})
+		s.send("same key, other tokens", testenv.Request{Token: admin, Body: budgetBody("truth-idem", 200, "k1")})
+	},
+	"POST /api/v1/budget/commit": func(s *scenario) {
+		admin := s.token("admin")
+		ok := s.reserve(admin, "truth-commit")
+		s.send("pending", testenv.Request{Token: admin, Body: settleBody("truth-commit", ok, 90)})
+		s.send("again, other tokens", testenv.Request{Token: admin, Body: settleBody("truth-commit", ok, 80)})
+		released := s.reserve(admin, "truth-commit")
+		s.srv.Post(s.t(), "/api/v1/budget/release", admin, settleBody("truth-commit", released, 0)).WantStatus(s.t(), http.StatusOK)
+		s.send("released", testenv.Request{Token: admin, Body: settleBody("truth-commit", released, 90)})
+	},
+	"POST /api/v1/budget/release": func(s *scenario) {
+		admin := s.token("admin")
+		s.send("pending", testenv.Request{Token: admin, Body: settleBody("truth-release", s.reserve(admin, "truth-release"), 0)})
+		committed := s.reserve(admin, "truth-release")
+		s.srv.Post(s.t(), "/api/v1/budget/commit", admin, settleBody("truth-release", committed, 90)).WantStatus(s.t(), http.StatusOK)
+		s.send("committed", testenv.Request{Token: admin, Body: settleBody("truth-release", committed, 0)})
+	},
+	"POST /api/v1/validate/consensus": func(s *scenario) {
+		s.send("a valid answer", testenv.Request{Token: s.token("developer"),
+			Body: map[string]string{"llm_response": `{"decision":"approve","confidence":0.9,"reasoning":"tests pass"}`}})
+	},
+	"POST /api/v1/validate/patterns": func(s *scenario) {
+		s.send("a valid answer", testenv.Request{Token: s.token("developer"),
+			Body: map[string]string{"llm_response": `[{"pattern_type":"skill_gap","root_cause":"no tests","suggested_fix":"add tests","confidence":0.5}]`}})
+	},
+	"GET /api/v1/budget/state": func(s *scenario) {
+		s.send("a budget", testenv.Request{Path: "/api/v1/budget/state?tenant_id=acme&project_id=support-bot", Token: s.token("admin")})
+	},
+	"GET /api/v1/budget/reservations": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/budget/reservations?cursor=not-a-cursor", Token: s.token("admin")})
+	},
+	"GET /api/v1/dlq": func(s *scenario) {
+		s.send("a bad since", testenv.Request{Path: "/api/v1/dlq?since=yesterday", Token: s.token("admin")})
+	},
+	"GET /api/v1/dlq/{id}": func(s *scenario) {
+		row := dlqPublish(s.t(), s.srv, "orders.created", `{"id":1}`, nil)
+		s.send("a message", testenv.Request{Path: "/api/v1/dlq/" + row.ID, Token: s.token("admin")})
+	},
+	"POST /api/v1/dlq/{id}/resolve": func(s *scenario) {
+		admin := s.token("admin")
+		row := dlqPublish(s.t(), s.srv, "orders.created", `{"id":1}`, nil)
+		s.send("unresolved", testenv.Request{Path: resolvePath(row.ID), Token: admin, Body: `{"note":"done"}`})
+		s.send("resolved", testenv.Request{Path: resolvePath(row.ID), Token: admin, Body: `{"note":"done"}`})
+		loop := dlqPublish(s.t(), s.srv, s.srv.Config.DLQSubjectPrefix+".orders.created", "x", nil)
+		s.send("requeue into the DLQ", testenv.Request{Path: resolvePath(loop.ID), Token: admin, Body: `{"note":"n","requeue":true}`})
+	},
+	"POST /api/v1/circuit-breakers/{name}/reset": func(s *scenario) {
+		s.send("a breaker", testenv.Request{Path: "/api/v1/circuit-breakers/database/reset", Token: s.token("admin")})
+	},
+	"GET /api/v1/audit": func(s *scenario) {
+		s.send("a bad since", testenv.Request{Path: "/api/v1/audit?since=yesterday", Token: s.token("admin")})
+	},
+}
+
+// answer is one recorded answer of an operation.
+type answer struct {
+	probe   string
+	status  int
+	code    string // error_code of an Error body
+	message string
+	details map[string]any
+}
+
+type walker struct {
+	t       *testing.T
+	ops     map[string]operation
+	mu      sync.Mutex
+	answers map[string][]answer
+}
+
+// generic sends what every operation gets: anonymous, a bad token, the
+// observer and the admin (with the example body, an empty object, and for a
+// body a malformed and an oversized one); path parameters name nothing that
+// exists.
+func (w *walker) generic(srv *testenv.Server, o operation) {
+	type probe struct{ name, role, token, body string }
+	probes := []probe{
+		{"anonymous", "", "", "{}"},
+		{"a bad token", "", "not-a-token", "{}"},
+		{"observer", "observer", "", "{}"},
+		{"admin with the example body", "admin", "", exampleBody(o)},
+		{"admin with an empty object", "admin", "", "{}"},
+	}
+	if o.op.RequestBody != nil {
+		probes = append(probes,
+			probe{"admin with malformed JSON", "admin", "", `{"`},
+			probe{"admin with a body over MAX_BODY_BYTES", "admin", "", `{"x":"` + strings.Repeat("x", 4096) + `"}`})
+	}
+	for _, p := range probes {
+		token := p.token
+		if p.role != "" {
+			token = srv.Token(w.t, p.role) // fresh: a probe of logout revokes it
+		}
+		w.send(srv, o, p.name, w.request(o, token, p.body))
+	}
+}
+
+// request is a request of o with its path parameters filled.
+func (w *walker) request(o operation, token, body string) testenv.Request {
+	req := testenv.Request{Method: o.method, Path: probePath(o), Token: token}
+	if o.op.RequestBody != nil {
+		req.Body = body
+	}
+	return req
+}
+
+// send performs req against srv as operation o and checks the answer
+// against the spec at once.
+func (w *walker) send(srv *testenv.Server, o operation, probe string, req testenv.Request) {
+	t := w.t
+	t.Helper()
+	res := srv.Send(t, req)
+	a := answer{probe: probe, status: res.Status}
+	where := fmt.Sprintf("%s (%s) answered %d", o.key(), probe, res.Status)
+	documented := o.responses()[res.Status]
+	if documented == nil {
+		t.Errorf("%s, which is not documented (add @Success/@Failure %d); body %.300s", where, res.Status, res.Body)
+	}
+	if mt := res.Header.Get("Content-Type"); strings.HasPrefix(mt, "application/json") {
+		var body any
+		if err := json.Unmarshal(res.Body, &body); err != nil {
+			t.Errorf("%s with a body that is not JSON: %v", where, err)
+		}
+		if m, ok := body.(map[string]any); ok && res.Status >= 400 {
+			a.code, _ = m["error_code"].(string)
+			a.message, _ = m["message"].(string)
+			a.details, _ = m["details"].(map[string]any)
+		}
+		if documented != nil {
+			w.checkBody(where, documented, body, a)
+		}
+	}
+	w.mu.Lock()
+	w.answers[o.key()] = append(w.answers[o.key()], a)
+	w.mu.Unlock()
+}
+
+// checkBody validates an answer against the documented schema and, for an
+// error, wants its code among the documented ones.
+func (w *walker) checkBody(where string, documented *openapi3.Response, body any, a answer) {
+	m := documented.Content.Get("application/json")
+	if m == nil || m.Schema == nil || m.Schema.Value == nil {
+		w.t.Errorf("%s with a JSON body, but documents none", where)
+		return
+	}
+	if err := m.Schema.Value.VisitJSON(body, openapi3.EnableJSONSchema2020(), openapi3.VisitAsResponse(),
+		openapi3.EnableFormatValidation(), openapi3.MultiErrors()); err != nil {
+		w.t.Errorf("%s with a body that breaks the documented schema: %v\nbody: %.500v", where, err, body)
+	}
+	if a.code == "" || len(m.Examples) == 0 {
+		return
+	}
+	var codes []string
+	for _, ex := range examplesOf(m) {
+		codes = append(codes, ex.code)
+	}
+	if !slices.Contains(codes, a.code) {
+		w.t.Errorf("%s with error_code %s, but documents only %v for that status: add it to the @Failure line (%q)", where, a.code, codes, a.message)
+	}
+}
+
+// checkCoverage wants every documented status and error example of every
+// operation answered at least once.
+func (w *walker) checkCoverage() {
+	for _, k := range sortedKeys(w.ops) {
+		o := w.ops[k]
+		got := w.answers[k]
+		for status, resp := range o.responses() {
+			if !slices.ContainsFunc(got, func(a answer) bool { return a.status == status }) {
+				w.t.Errorf("%s documents %d, but no situation produced it: remove the @Failure/@Success line, or add a scenario that provokes it", k, status)
+				continue
+			}
+			m := resp.Content.Get("application/json")
+			if m == nil {
+				continue
+			}
+			for _, ex := range examplesOf(m) {
+				if !slices.ContainsFunc(got, ex.matches(status)) {
+					w.t.Errorf("%s documents %d %s %q (details %v), but never answered it: correct the @Failure line, or add a scenario that provokes it; answers with %d were %v",
+						k, status, ex.code, ex.message, sortedKeys(ex.details), status, answersWith(got, status))
+				}
+			}
+		}
+	}
+}
+
+func answersWith(got []answer, status int) []string {
+	var out []string
+	for _, a := range got {
+		if a.status == status {
+			out = append(out, fmt.Sprintf("%s: %s %q %v", a.probe, a.code, a.message, sortedKeys(a.details)))
+		}
+	}
+	return out
+}
+
+// errorExample is a documented error answer.
+type errorExample struct {
+	code, message string
+	details       map[string]any
+}
+
+func examplesOf(m *openapi3.MediaType) []errorExample {
+	var out []errorExample
+	for _, name := range sortedKeys(m.Examples) {
+		ref := m.Examples[name]
+		if ref == nil || ref.Value == nil {
+			continue
+		}
+		v, ok := ref.Value.Value.(map[string]any)
+		if !ok {
+			continue
+		}
+		ex := errorExample{}
+		ex.code, _ = v["error_code"].(string)
+		ex.message, _ = v["message"].(string)
+		ex.details, _ = v["details"].(map[string]any)
+		if ex.code != "" {
+			out = append(out, ex)
+		}
+	}
+	return out
+}
+
+// The parts of a message that vary between answers of the same kind: numbers
+// (limits, offsets, seconds) and quoted values (names, subjects).
+var (
+	digits = regexp.MustCompile(`[0-9]+`)
+	quoted = regexp.MustCompile(`"[^"]*"`)
+)
+
+func normalize(msg string) string {
+	return digits.ReplaceAllString(quoted.ReplaceAllString(msg, `"…"`), "0")
+}
+
+func (ex errorExample) matches(status int) func(answer) bool {
+	return func(a answer) bool {
+		if a.status != status || a.code != ex.code || normalize(a.message) != normalize(ex.message) {
+			return false
+		}
+		for k := range ex.details {
+			if _, ok := a.details[k]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// probePath fills the path parameters with values of the documented type
+// that name nothing that exists.
+func probePath(o operation) string {
+	path := o.path
+	for _, ref := range o.op.Parameters {
+		prm := ref.Value
+		if prm.In != "path" {
+			continue
+		}
+		v := "does-not-exist"
+		if s := prm.Schema.Value; s != nil && s.Format == "uuid" {
+			v = uuid.NewString()
+		}
+		path = strings.ReplaceAll(path, "{"+prm.Name+"}", v)
+	}
+	return path
+}
+
+// exampleBody is the request model's example (each property's first
+// example), "{}" for an operation without a body.
+func exampleBody(o operation) string {
+	if o.op.RequestBody == nil || o.op.RequestBody.Value == nil {
+		return "{}"
+	}
+	m := o.op.RequestBody.Value.Content.Get("application/json")
+	if m == nil || m.Schema == nil || m.Schema.Value == nil {
+		return "{}"
+	}
+	body := map[string]any{}
+	for name, p := range m.Schema.Value.Properties {
+		if p.Value != nil && len(p.Value.Examples) > 0 {
+			body[name] = p.Value.Examples[0]
+		}
+	}
+	b, _ := json.Marshal(body)
+	return string(b)
+}
+
+// scenario is one operation's scenario on the usual server.
+type scenario struct {
+	w   *walker
+	srv *testenv.Server
+	op  operation
+}
+
+func (s *scenario) t() *testing.T { return s.w.t }
+
+func (s *scenario) token(role string) string { return s.srv.Token(s.t(), role) }
+
+// send records req as an answer of the scenario's operation; Method and
+// Path default to the operation's.
+func (s *scenario) send(probe string, req testenv.Request) {
+	s.t().Helper()
+	if req.Method == "" {
+		req.Method = s.op.method
+	}
+	if req.Path == "" {
+		req.Path = probePath(s.op)
+	}
+	s.w.send(s.srv, s.op, probe, req)
+}
+
+// reserve makes a pending reservation of 100 tokens and returns its id.
+func (s *scenario) reserve(token, tenant string) string {
+	var a struct {
+		ReservationID string `json:"reservation_id"`
+	}
+	s.srv.Post(s.t(), "/api/v1/budget/request", token, budgetBody(tenant, 100, "")).WantStatus(s.t(), http.StatusOK).JSON(s.t(), &a)
+	return a.ReservationID
+}
+
+func budgetBody(tenant string, tokens int, key string) map[string]any {
+	b := map[string]any{"tenant_id": tenant, "project_id": "p", "task_id": "t", "model": "m", "estimated_tokens": tokens}
+	if key != "" {
+		b["request_id"] = key
+	}
+	return b
+}
+
+func settleBody(tenant, id string, actual int) map[string]any {
+	b := map[string]any{"tenant_id": tenant, "project_id": "p", "reservation_id": id}
+	if actual > 0 {
+		b["actual_tokens"] = actual
+	}
+	return b
+}
