@@ -46,7 +46,7 @@ type LoginResponse struct {
 	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z" format:"date-time"`
 	Role        string    `json:"role" enums:"admin,operator,developer,observer" example:"admin"`
 	Permissions []string  `json:"permissions" example:"system.admin,metrics.view"`
-} // @name LoginResponse
+} // @name Session
 
 // MeResponse describes the caller.
 type MeResponse struct {
