@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
 TEST_NATS_URL     ?= nats://127.0.0.1:4222
 
-.PHONY: build run test test-integration lint docs ci bench smoke docker
+.PHONY: build run test test-integration lint docs client ci bench smoke docker
 
 build: ## static binary in bin/
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/control-plane .
@@ -28,6 +28,9 @@ lint: ## gofmt, go vet, golangci-lint
 
 docs: ## regenerate docs/openapi.json and docs/openapi.yaml (OpenAPI 3.1) from the swag annotations
 	go run ./cmd/openapi
+
+client: ## regenerate, type-check and test the TypeScript client in clients/typescript (Node 20.19+, npm)
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate && npm run check && npm test
 
 bench: ## load runs + baselines + profiles on this machine (~6 min; see docs/PERFORMANCE.md)
 	bash scripts/bench.sh

@@ -2,6 +2,11 @@
 // annotations, request and response types, and the route table. Handlers bind
 // and validate input, call one service method, and either write the answer or
 // attach the error for the one error renderer.
+//
+// The swag block of each handler is the API description (make docs writes
+// docs/openapi.json from it); README "Documenting an endpoint" has the
+// conventions, and docs_truth_test.go holds every documented answer to what
+// the router really says.
 package handlers
 
 import (
