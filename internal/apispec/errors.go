@@ -35,7 +35,7 @@ type errorExample struct {
 // state.conflict, ...) says something about one resource, so its @Failure
 // line must give the message. handlers' TestSpecTellsTheTruth wants every
 // example of every operation answered by that operation, message included
-// (digits aside).
+// (numbers and quoted values aside).
 var errorExamples = []errorExample{
 	{name: "validation.invalid_request", code: errs.CodeInvalidRequest,
 		summary: "the body is not JSON",
