@@ -20,13 +20,13 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "openapi:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("openapi", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	root := fs.String("root", ".", "the repository root (main.go holds the general API annotations)")
@@ -56,7 +56,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err := os.WriteFile(path, data, 0o644); err != nil { // #nosec G306 -- a public document
 			return err
 		}
-		fmt.Fprintln(stdout, "wrote", path)
 	}
 	return errors.Join(stale...)
 }
