@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "", "serve":
 		return serve(ctx, getenv, stderr)
 	case "migrate":
-		return migrate(ctx, args, getenv, stdout, stderr)
+		return migrate(ctx, args, getenv, stdout)
 	case "users":
 		return users(ctx, args, getenv, stdin, stdout, stderr)
 	case "keys":

@@ -11,7 +11,7 @@ import (
 )
 
 // migrate applies pending migrations (or, with "status", only reports them).
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	statusOnly := len(args) > 0 && args[0] == "status"
 	if len(args) > 0 && !statusOnly {
 		return fmt.Errorf("usage: migrate [status]")
@@ -41,6 +41,5 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	_ = stderr
 	return migrations.PrintStatus(stdout, st)
 }

@@ -22,7 +22,6 @@ import (
 
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/handlers"
-	"github.com/golden-architecture/control-plane/middleware"
 	"github.com/golden-architecture/control-plane/migrations"
 	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/platform/natsbus"
@@ -299,4 +298,3 @@ func buildInfo(b BuildInfo) prometheus.Collector {
 }
 
 var _ handlers.ReadinessChecker = (*App)(nil)
-var _ = middleware.RouteUnmatched

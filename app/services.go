@@ -44,6 +44,5 @@ func (a *App) buildServices(ctx context.Context) (handlers.Deps, error) {
 	if err := a.wireValidate(&deps); err != nil {
 		return deps, err
 	}
-	_ = ctx
 	return deps, nil
 }

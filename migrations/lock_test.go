@@ -47,7 +47,7 @@ func TestPostgresUpWaitsForTheAdvisoryLock(t *testing.T) {
 	}
 
 	db := open(t)
-	r := New(db, database.Postgres, WithFS(sqlFiles(threeFiles)))
+	r := New(db, database.Postgres, withFS(sqlFiles(threeFiles)))
 	done := upAsync(t, r)
 	waitFor(t, "Up to wait for the advisory lock", func() bool { return advisoryLocks(t, other, false) == 1 })
 	if n, err := r.Pending(t.Context()); err != nil || n != 3 {
@@ -69,7 +69,7 @@ func TestPostgresUpWaitsForTheAdvisoryLock(t *testing.T) {
 
 	failing := sqlFiles(threeFiles)
 	failing["0011_bad.sql"] = &fstest.MapFile{Data: []byte("SELECT * FROM no_such_table;")}
-	if _, err := New(db, database.Postgres, WithFS(failing)).Up(t.Context()); err == nil {
+	if _, err := New(db, database.Postgres, withFS(failing)).Up(t.Context()); err == nil {
 		t.Fatalf("Up with a failing file succeeded")
 	}
 	if n := advisoryLocks(t, other, true); n != 0 {
@@ -123,7 +123,7 @@ func TestSQLiteUpQueuesBehindAWriter(t *testing.T) {
 
 			db := open(t)
 			db.SetMaxOpenConns(1) // the pool's one connection is the runner's
-			done := upAsync(t, New(db, database.SQLite, WithFS(sqlFiles(threeFiles))))
+			done := upAsync(t, New(db, database.SQLite, withFS(sqlFiles(threeFiles))))
 			time.Sleep(300 * time.Millisecond) // let the runner reach the lock
 			if _, err := holder.ExecContext(t.Context(), `COMMIT`); err != nil {
 				t.Fatalf("release write lock: %v", err)

@@ -47,9 +47,9 @@ type Runner struct {
 // Option adjusts a Runner; the defaults suit the service itself.
 type Option func(*Runner)
 
-// WithFS replaces the embedded files with the NNNN_name.sql files at the root
+// withFS replaces the embedded files with the NNNN_name.sql files at the root
 // of fsys, so tests can exercise the runner with files of their own.
-func WithFS(fsys fs.FS) Option {
+func withFS(fsys fs.FS) Option {
 	return func(r *Runner) { r.fsys = fsys }
 }
 
@@ -64,7 +64,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // New returns a Runner for db, using the embedded files of dialect unless
-// WithFS says otherwise. An unknown dialect is reported by the Runner's methods
+// withFS says otherwise. An unknown dialect is reported by the Runner's methods
 // rather than here, so wiring code stays a single expression.
 func New(db *sql.DB, dialect database.Dialect, opts ...Option) *Runner {
 	r := &Runner{
@@ -80,7 +80,7 @@ func New(db *sql.DB, dialect database.Dialect, opts ...Option) *Runner {
 		opt(r)
 	}
 	if r.err == nil && r.fsys == nil {
-		r.err = fmt.Errorf("migrations: WithFS(nil)")
+		r.err = fmt.Errorf("migrations: withFS(nil)")
 	}
 	return r
 }

@@ -45,7 +45,7 @@ func TestUpAppliesInOrderAndRecords(t *testing.T) {
 		fsys := sqlFiles(threeFiles)
 		before := time.Now()
 
-		got, err := New(db, b.dialect, WithFS(fsys)).Up(t.Context())
+		got, err := New(db, b.dialect, withFS(fsys)).Up(t.Context())
 		if err != nil {
 			t.Fatalf("Up: %v", err)
 		}
@@ -104,7 +104,7 @@ func TestUpAppliesInOrderAndRecords(t *testing.T) {
 func TestUpTwiceIsNoop(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		db := b.newDatabase(t)(t)
-		r := New(db, b.dialect, WithFS(sqlFiles(threeFiles)))
+		r := New(db, b.dialect, withFS(sqlFiles(threeFiles)))
 		if _, err := r.Up(t.Context()); err != nil {
 			t.Fatalf("first Up: %v", err)
 		}
@@ -138,7 +138,7 @@ func TestChecksumDriftIsRefused(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		db := b.newDatabase(t)(t)
 		fsys := sqlFiles(map[string]string{"0001_first.sql": "CREATE TABLE t1 (id INTEGER);"})
-		r := New(db, b.dialect, WithFS(fsys))
+		r := New(db, b.dialect, withFS(fsys))
 		if _, err := r.Up(t.Context()); err != nil {
 			t.Fatalf("Up: %v", err)
 		}
@@ -190,7 +190,7 @@ func TestFailingFileRollsBackAndStops(t *testing.T) {
 			"0002_bad.sql":   "CREATE TABLE t2 (id INTEGER);\nINSERT INTO t2 (id) VALUES (1);\nINSERT INTO no_such_table (id) VALUES (1);",
 			"0003_later.sql": "CREATE TABLE t3 (id INTEGER);",
 		})
-		r := New(db, b.dialect, WithFS(fsys))
+		r := New(db, b.dialect, withFS(fsys))
 
 		got, err := r.Up(t.Context())
 		if err == nil || !strings.Contains(err.Error(), "migration 0002_bad.sql: ") {
@@ -248,7 +248,7 @@ func TestConcurrentRunnersApplyEachFileOnce(t *testing.T) {
 				rs := make([]*Runner, runners)
 				for i := range rs {
 					// Separate handles: separate pools, like separate replicas.
-					rs[i] = New(open(t), b.dialect, WithFS(sqlFiles(files)))
+					rs[i] = New(open(t), b.dialect, withFS(sqlFiles(files)))
 				}
 				var (
 					wg      sync.WaitGroup
@@ -313,7 +313,7 @@ func TestStatusPendingAndMissingFiles(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		db := b.newDatabase(t)(t)
 		three := sqlFiles(threeFiles)
-		newer := New(db, b.dialect, WithFS(three))
+		newer := New(db, b.dialect, withFS(three))
 
 		// Read-only methods on a database never migrated: all pending, nothing created.
 		if n, err := newer.Pending(t.Context()); err != nil || n != 3 {
@@ -330,7 +330,7 @@ func TestStatusPendingAndMissingFiles(t *testing.T) {
 		}
 
 		// An older release knows only the first two files; a later one has a fourth.
-		older := New(db, b.dialect, WithFS(sqlFiles(map[string]string{
+		older := New(db, b.dialect, withFS(sqlFiles(map[string]string{
 			"0001_first.sql":  threeFiles["0001_first.sql"],
 			"0002_second.sql": threeFiles["0002_second.sql"],
 		})))
@@ -352,7 +352,7 @@ func TestStatusPendingAndMissingFiles(t *testing.T) {
 				},
 			},
 			{
-				name: "later release", r: New(db, b.dialect, WithFS(later)), wantPending: 1,
+				name: "later release", r: New(db, b.dialect, withFS(later)), wantPending: 1,
 				want: []Status{
 					{Version: "0001_first", Applied: true, Checksum: checksum(three["0001_first.sql"].Data)},
 					{Version: "0002_second", Applied: true, Checksum: checksum(three["0002_second.sql"].Data)},
@@ -444,7 +444,7 @@ func TestEmbeddedMigrationsApply(t *testing.T) {
 func TestUpWithCancelledContextAppliesNothing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		db := b.newDatabase(t)(t)
-		r := New(db, b.dialect, WithFS(sqlFiles(threeFiles)))
+		r := New(db, b.dialect, withFS(sqlFiles(threeFiles)))
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		if _, err := r.Up(ctx); err == nil {

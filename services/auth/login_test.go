@@ -236,10 +236,14 @@ func TestStoreDownFailMode(t *testing.T) {
 }
 
 func codeOf(err error) errs.Code {
-	if err == nil {
+	var e *errs.Error
+	switch {
+	case err == nil:
 		return ""
+	case errors.As(err, &e):
+		return e.Code
 	}
-	return errs.CodeOf(err)
+	return errs.CodeInternal
 }
 
 func TestLoginAudit(t *testing.T) {

@@ -44,7 +44,7 @@ const (
 	PermMetricsView       Permission = "metrics.view"
 )
 
-// AllPermissions lists every permission in a stable order.
+// allPermissions lists every permission in a stable order.
 var allPermissions = []Permission{
 	PermEscalationView, PermEscalationResolve, PermEscalationCreate,
 	PermTaskCreate, PermTaskUpdate, PermTaskDelete, PermTaskView,
@@ -65,9 +65,6 @@ var rolePermissions = map[Role][]Permission{
 	RoleObserver:  {PermTaskView, PermAgentView, PermMetricsView},
 	RoleAnonymous: {},
 }
-
-// AllPermissions returns a copy of the 17 permissions.
-func AllPermissions() []Permission { return slices.Clone(allPermissions) }
 
 // Roles returns the five roles, most privileged first.
 func Roles() []Role {

@@ -222,11 +222,6 @@ func (b *Breaker) refusal(cause error) error {
 		WithDetails(map[string]any{"breaker": b.name, "state": string(state)})
 }
 
-// IsRefusal reports whether err is a call refused by a breaker.
-func IsRefusal(err error) bool {
-	return errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests)
-}
-
 // State is the breaker's current state (an open breaker whose timeout has
 // passed turns half-open here).
 func (b *Breaker) State() State { return stateOf(b.cb.Load().State()) }

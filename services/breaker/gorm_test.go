@@ -172,7 +172,7 @@ func TestGORMFailsFastWhenUnreachable(t *testing.T) {
 	for i := range 3 {
 		err := db.WithContext(ctx).Take(&item{}).Error
 		var ce *pgconn.ConnectError
-		if !errs.Is(err, errs.CodeUnavailable) || !errors.As(err, &ce) || breaker.IsRefusal(err) {
+		if !errs.Is(err, errs.CodeUnavailable) || !errors.As(err, &ce) || refused(err) {
 			t.Fatalf("statement %d: %v; want a %s wrapping the connect error", i+1, err, errs.CodeUnavailable)
 		}
 	}
@@ -199,7 +199,7 @@ func TestGORMFailsFastWhenUnreachable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := b.Status()
 			err := tt.run()
-			if !errs.Is(err, errs.CodeUnavailable) || !breaker.IsRefusal(err) {
+			if !errs.Is(err, errs.CodeUnavailable) || !refused(err) {
 				t.Fatalf("error = %v, want the breaker's %s refusal", err, errs.CodeUnavailable)
 			}
 			after := b.Status()
@@ -213,7 +213,7 @@ func TestGORMFailsFastWhenUnreachable(t *testing.T) {
 		t.Error("the transaction function ran although BEGIN was refused")
 	}
 	reg.ResetAll()
-	if err := db.WithContext(ctx).Take(&item{}).Error; breaker.IsRefusal(err) || !errs.Is(err, errs.CodeUnavailable) {
+	if err := db.WithContext(ctx).Take(&item{}).Error; refused(err) || !errs.Is(err, errs.CodeUnavailable) {
 		t.Errorf("after a reset: %v; want the statement tried again (and failing to connect)", err)
 	}
 }

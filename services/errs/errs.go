@@ -88,15 +88,6 @@ func Validation(fields ...FieldError) *Error {
 	}
 }
 
-// CodeOf reports the code of err, or CodeInternal when err carries none.
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return CodeInternal
-}
-
 // Is reports whether err carries code.
 func Is(err error, code Code) bool {
 	var e *Error

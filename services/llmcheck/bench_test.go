@@ -32,8 +32,8 @@ func BenchmarkExtractHostile(b *testing.B) {
 	raw := strings.Repeat("[", MaxInputBytes)
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
-		if _, err := Extract(raw); err == nil {
-			b.Fatal("Extract() found JSON in brackets")
+		if _, err := extract(raw, ""); err == nil {
+			b.Fatal("extract() found JSON in brackets")
 		}
 	}
 }

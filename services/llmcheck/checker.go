@@ -53,7 +53,7 @@ func New() (*Checker, error) {
 	}, nil
 }
 
-// Check extracts the JSON value of raw (as Extract does, except that an
+// Check extracts the JSON value of raw (as extract does, except that an
 // unfenced value of the wrong root type, such as "[1]" in prose, is skipped
 // for a later one of the right type), normalizes it and validates it against
 // the schema of k. On success the Result carries the normalized value

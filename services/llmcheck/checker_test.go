@@ -12,27 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestParseKind(t *testing.T) {
-	cases := []struct {
-		in     string
-		want   Kind
-		wantOK bool
-	}{
-		{"synthesis", KindSynthesis, true},
-		{"consensus", KindConsensus, true},
-		{"patterns", KindPatterns, true},
-		{"Synthesis", "", false},
-		{"", "", false},
-		{"pattern", "", false},
-	}
-	for _, tc := range cases {
-		got, ok := ParseKind(tc.in)
-		if got != tc.want || ok != tc.wantOK {
-			t.Errorf("ParseKind(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.wantOK)
-		}
-	}
-}
-
 // TestCheckReturnsNormalizedData shows the returned data is the trimmed,
 // lowercased value that was validated, with unknown properties and number
 // spellings kept.

@@ -1,7 +1,7 @@
 // Package llmcheck validates raw LLM answers before an agent acts on them.
 //
 // An answer is free text that should carry one JSON value. Check extracts that
-// value (see Extract), normalizes it (strings trimmed, enum values lowercased),
+// value (see extract), normalizes it (strings trimmed, enum values lowercased),
 // validates the normalized value against the JSON Schema of its Kind and
 // returns exactly that value, so a caller never receives data the schema
 // rejects. Strings that look like injected SQL, script tags, shell syntax,

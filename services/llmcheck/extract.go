@@ -9,8 +9,8 @@ import (
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
-// Extract finds the JSON value an LLM answer carries, so the same rules serve
-// Check, fuzzing and any other caller. In order of preference it returns:
+// extract finds the JSON value an LLM answer carries, so the same rules serve
+// Check and fuzzing. In order of preference it returns:
 //
 //  1. the value of the first ```json fenced block that holds one (when the
 //     block holds more than a value, the first object or array inside it);
@@ -25,14 +25,11 @@ import (
 // errs.CodeUnprocessable.
 //
 // Step 3 takes objects and arrays alike, so prose such as "see [1]" before an
-// unfenced object is what Extract returns; Check, which knows the root type
-// it wants, looks past it (see extract).
-func Extract(raw string) (any, error) { return extract(raw, "") }
-
-// extract is Extract for a caller that wants a root of one type: want is
-// "object", "array" or "" for either. When the first complete value of step 3
-// has the other type, the text after it is searched for one of the wanted
-// type, so "see [1]: {...}" yields the object. Values nested inside the first
+// unfenced object is what extract returns for want "". Check, which knows the
+// root type it wants, passes "object" or "array" in want ("" takes either):
+// when the first complete value of step 3 has the other type, the text after
+// it is searched for one of the wanted type, so "see [1]: {...}" yields the
+// object. Values nested inside the first
 // one are never considered, so an object root never yields its inner array.
 func extract(raw, want string) (any, error) {
 	sc := scanner{budget: 4*len(raw) + 64<<10}

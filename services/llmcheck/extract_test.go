@@ -58,12 +58,12 @@ func TestExtract(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Extract(tc.raw)
+			got, err := extract(tc.raw, "")
 			if err != nil {
-				t.Fatalf("Extract() error = %v", err)
+				t.Fatalf("extract() error = %v", err)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Extract() mismatch (-want +got):\n%s", diff)
+				t.Errorf("extract() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -87,15 +87,15 @@ func TestExtractNoJSON(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Extract(tc.raw)
+			got, err := extract(tc.raw, "")
 			if err == nil {
-				t.Fatalf("Extract() = %.200v, want an error", got)
+				t.Fatalf("extract() = %.200v, want an error", got)
 			}
 			if !errs.Is(err, errs.CodeUnprocessable) {
-				t.Fatalf("Extract() error = %v, want code %q", err, errs.CodeUnprocessable)
+				t.Fatalf("extract() error = %v, want code %q", err, errs.CodeUnprocessable)
 			}
 			if !strings.Contains(err.Error(), "no JSON") {
-				t.Errorf("Extract() error = %q, want it to say no JSON was found", err)
+				t.Errorf("extract() error = %q, want it to say no JSON was found", err)
 			}
 		})
 	}
@@ -105,22 +105,22 @@ func TestExtractNoJSON(t *testing.T) {
 // enough for realistic junk before the JSON.
 func TestExtractFindsJSONAfterHostilePrefix(t *testing.T) {
 	raw := strings.Repeat("[", 200) + " prose " + strings.Repeat("{x} ", 10000) + `{"k":1}`
-	got, err := Extract(raw)
+	got, err := extract(raw, "")
 	if err != nil {
-		t.Fatalf("Extract() error = %v", err)
+		t.Fatalf("extract() error = %v", err)
 	}
 	if diff := cmp.Diff(map[string]any{"k": json.Number("1")}, got); diff != "" {
-		t.Errorf("Extract() mismatch (-want +got):\n%s", diff)
+		t.Errorf("extract() mismatch (-want +got):\n%s", diff)
 	}
 }
 
 func TestExtractInvalidUTF8IsReplaced(t *testing.T) {
-	got, err := Extract("{\"k\":\"a\xffb\"}")
+	got, err := extract("{\"k\":\"a\xffb\"}", "")
 	if err != nil {
-		t.Fatalf("Extract() error = %v", err)
+		t.Fatalf("extract() error = %v", err)
 	}
 	if diff := cmp.Diff(map[string]any{"k": "a\uFFFDb"}, got); diff != "" {
-		t.Errorf("Extract() mismatch (-want +got):\n%s", diff)
+		t.Errorf("extract() mismatch (-want +got):\n%s", diff)
 	}
 }
 

@@ -13,16 +13,16 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// FuzzExtract checks Extract never panics, fails only with the documented
+// FuzzExtract checks extract never panics, fails only with the documented
 // error, and that what it finds survives a marshal and a second extraction.
 func FuzzExtract(f *testing.F) {
 	f.Add(`a {x} b {"k":1}`)
 	f.Add("```json\n{\"k\": [1, 2.5e3, \"}\"]}\n```")
 	f.Fuzz(func(t *testing.T, raw string) {
-		v, err := Extract(raw)
+		v, err := extract(raw, "")
 		if err != nil {
 			if !errs.Is(err, errs.CodeUnprocessable) {
-				t.Fatalf("Extract() error = %v, want code %q", err, errs.CodeUnprocessable)
+				t.Fatalf("extract() error = %v, want code %q", err, errs.CodeUnprocessable)
 			}
 			return
 		}
@@ -33,9 +33,9 @@ func FuzzExtract(f *testing.F) {
 		if jsonType(v) == "" {
 			return // a scalar only comes from a ```json fence
 		}
-		again, err := Extract(string(b))
+		again, err := extract(string(b), "")
 		if err != nil {
-			t.Fatalf("Extract(%s) error = %v", b, err)
+			t.Fatalf("extract(%s) error = %v", b, err)
 		}
 		if diff := cmp.Diff(v, again); diff != "" {
 			t.Fatalf("re-extraction mismatch (-first +second):\n%s", diff)

@@ -15,14 +15,3 @@ const (
 
 // kinds lists every Kind, in the order schemas are compiled.
 func kinds() []Kind { return []Kind{KindSynthesis, KindConsensus, KindPatterns} }
-
-// ParseKind turns a client-supplied name (such as a route parameter) into a
-// Kind, reporting false for a name that is not one.
-func ParseKind(s string) (Kind, bool) {
-	for _, k := range kinds() {
-		if string(k) == s {
-			return k, true
-		}
-	}
-	return "", false
-}
