@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 
+	"github.com/golden-architecture/control-plane/app"
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/migrations"
-	"github.com/golden-architecture/control-plane/platform/database"
 )
 
 // migrate applies pending migrations (or, with "status", only reports them).
@@ -20,16 +21,13 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath, MinConns: 1, MaxConns: 2})
+	// Inspect: connect only, so that status reports a changed file instead of
+	// refusing to open, and so that the files applied now can be counted.
+	db, r, err := app.OpenDatabase(ctx, cfg, migrations.Inspect, quietLog())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		return err
-	}
-	r := migrations.New(sqlDB, db.Dialect)
 	if !statusOnly {
 		applied, err := r.Up(ctx)
 		if err != nil {
@@ -43,3 +41,6 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	return migrations.PrintStatus(stdout, st)
 }
+
+// quietLog is the logger of the subcommands, which report on stdout.
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -9,9 +9,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/golden-architecture/control-plane/app"
 	"github.com/golden-architecture/control-plane/config"
-	"github.com/golden-architecture/control-plane/migrations"
-	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
@@ -51,7 +50,7 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	if err != nil {
 		return err
 	}
-	db, err := openMigrated(ctx, cfg)
+	db, _, err := app.OpenDatabase(ctx, cfg, app.StartMode(cfg), quietLog())
 	if err != nil {
 		return err
 	}
@@ -83,29 +82,6 @@ func readPassword(stdin io.Reader) (string, error) {
 		return "", errors.New("no password on stdin: pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | control-plane users ...")
 	}
 	return line, nil
-}
-
-// openMigrated opens the database and brings its schema up to date, the way
-// the server does at start (or only verifies it with MIGRATE_ON_START=false).
-func openMigrated(ctx context.Context, cfg config.Config) (*database.DB, error) {
-	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath, MinConns: 1, MaxConns: 2})
-	if err != nil {
-		return nil, err
-	}
-	sqlDB, err := db.DB.DB()
-	if err == nil {
-		r := migrations.New(sqlDB, db.Dialect)
-		if cfg.MigrateOnStart {
-			_, err = r.Up(ctx)
-		} else {
-			err = r.Verify(ctx)
-		}
-	}
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("migrations: %w", err)
-	}
-	return db, nil
 }
 
 // cliError spells out a service error for a terminal: the message and, for a

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/golden-architecture/control-plane/config"
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/platform/database"
@@ -23,7 +24,7 @@ func cliEnv(t *testing.T) (map[string]string, string) {
 	dir := t.TempDir()
 	env := map[string]string{"DATA_DIR": dir, "BCRYPT_COST": "4", "LOG_LEVEL": "error"}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		env["DATABASE_URL"] = testenv.CreateDatabase(t, base, "t_cli_"+strings.ReplaceAll(uuid.NewString(), "-", ""))
+		env["DATABASE_URL"] = dbtest.CreateDatabase(t, base, "t_cli_"+strings.ReplaceAll(uuid.NewString(), "-", ""))
 		env["JWT_SECRET"] = strings.Repeat("s", 32)
 	}
 	return env, dir

@@ -72,9 +72,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, build BuildIn
 	if err := a.openStores(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.migrate(ctx); err != nil {
-		return nil, err
-	}
 	a.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -92,15 +89,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, build BuildIn
 	return a, nil
 }
 
+// openStores opens the database (applying the migrations, or with
+// MIGRATE_ON_START=false only verifying them), Redis when configured, and NATS.
 func (a *App) openStores(ctx context.Context) error {
-	db, err := database.Open(ctx, database.Options{
-		URL: a.cfg.DatabaseURL, SQLitePath: a.cfg.SQLitePath, MinConns: a.cfg.DBMinConns, MaxConns: a.cfg.DBMaxConns,
-	})
+	db, runner, err := OpenDatabase(ctx, a.cfg, StartMode(a.cfg), a.log)
 	if err != nil {
 		return err
 	}
-	a.db = db
+	a.db, a.migrator = db, runner
 	a.log.Info("database", slog.String("mode", mode(a.cfg.DatabaseURL)), slog.String("dialect", string(db.Dialect)), slog.String("location", db.Location))
+	if a.cfg.MigrateOnStart {
+		a.log.Info("migrations up to date")
+	} else {
+		pending, err := runner.Pending(ctx)
+		if err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		a.log.Info("migrations not applied at start (MIGRATE_ON_START=false)", slog.Int("pending", pending))
+	}
 
 	if a.cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(a.cfg.RedisURL)
@@ -130,29 +136,22 @@ func (a *App) openStores(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) migrate(ctx context.Context) error {
-	sqlDB, err := a.db.DB.DB()
-	if err != nil {
-		return err
+// OpenDatabase opens the database of cfg and applies or verifies its
+// migrations as mode says (migrations.Open). The server and every subcommand
+// open it this way.
+func OpenDatabase(ctx context.Context, cfg config.Config, mode migrations.Mode, log *slog.Logger) (*database.DB, *migrations.Runner, error) {
+	return migrations.Open(ctx, database.Options{
+		URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath, MinConns: cfg.DBMinConns, MaxConns: cfg.DBMaxConns,
+	}, mode, migrations.WithLogger(log))
+}
+
+// StartMode is what a start does to the schema: apply pending migrations,
+// or with MIGRATE_ON_START=false only verify the applied ones.
+func StartMode(cfg config.Config) migrations.Mode {
+	if cfg.MigrateOnStart {
+		return migrations.Apply
 	}
-	a.migrator = migrations.New(sqlDB, a.db.Dialect, migrations.WithLogger(a.log))
-	if !a.cfg.MigrateOnStart {
-		if err := a.migrator.Verify(ctx); err != nil {
-			return fmt.Errorf("migrations: %w", err)
-		}
-		pending, err := a.migrator.Pending(ctx)
-		if err != nil {
-			return fmt.Errorf("migrations: %w", err)
-		}
-		a.log.Info("migrations not applied at start (MIGRATE_ON_START=false)", slog.Int("pending", pending))
-		return nil
-	}
-	applied, err := a.migrator.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	a.log.Info("migrations up to date", slog.Int("applied_now", len(applied)))
-	return nil
+	return migrations.Verify
 }
 
 // Handler is the HTTP handler of the service.

@@ -17,6 +17,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/internal/testenv"
 )
 
@@ -103,7 +104,7 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 	}
 	id := randomHex(4)
 	c := &cluster{t: t, binary: testenv.BuildBinary(t), id: id}
-	dbURL := testenv.CreateDatabase(t, envOr("TEST_DATABASE_URL", defaultDatabaseURL), "drill_"+o.name+"_"+id)
+	dbURL := dbtest.CreateDatabase(t, envOr("TEST_DATABASE_URL", defaultDatabaseURL), "drill_"+o.name+"_"+id)
 
 	redisURL := o.redisURL
 	if redisURL == "" {

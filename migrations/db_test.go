@@ -28,17 +28,13 @@ type backend struct {
 	newDatabase func(t *testing.T) (open func(t *testing.T) *sql.DB)
 }
 
-// serviceSQLiteQuery mirrors the DSN options of platform/database (which
-// cannot be imported here: it imports this package).
-const serviceSQLiteQuery = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
-	"&_pragma=synchronous(NORMAL)&_txlock=immediate"
-
 // backends are SQLite in its default (rollback journal) mode and as the
 // service opens it (WAL), and PostgreSQL when TEST_DATABASE_URL is set.
 func backends() []backend {
 	bs := []backend{
 		{name: "sqlite", dialect: database.SQLite, newDatabase: sqliteDatabase("")},
-		{name: "sqlite-wal", dialect: database.SQLite, newDatabase: sqliteDatabase(serviceSQLiteQuery)},
+		// The query string the service opens its SQLite file with.
+		{name: "sqlite-wal", dialect: database.SQLite, newDatabase: sqliteDatabase(database.SQLiteDSN(""))},
 	}
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
 		bs = append(bs, backend{name: "postgres", dialect: database.Postgres, newDatabase: postgresDatabase(u)})
@@ -80,37 +76,45 @@ func sqliteDatabase(query string) func(t *testing.T) func(t *testing.T) *sql.DB 
 func postgresDatabase(adminURL string) func(t *testing.T) func(t *testing.T) *sql.DB {
 	return func(t *testing.T) func(t *testing.T) *sql.DB {
 		t.Helper()
-		admin, err := sql.Open("pgx", adminURL)
-		if err != nil {
-			t.Fatalf("open TEST_DATABASE_URL: %v", err)
-		}
-		t.Cleanup(func() { admin.Close() })
-		name := "mig_" + randomHex(t, 8)
-		if _, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name); err != nil {
-			t.Fatalf("create database %s: %v", name, err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-				t.Errorf("drop database %s: %v", name, err)
-			}
-		})
-		u, err := url.Parse(adminURL)
-		if err != nil {
-			t.Fatalf("parse TEST_DATABASE_URL: %v", err)
-		}
-		u.Path = "/" + name
-		dsn := u.String()
+		dsn := postgresURL(t, adminURL)
 		return func(t *testing.T) *sql.DB {
 			t.Helper()
 			db, err := sql.Open("pgx", dsn)
 			if err != nil {
-				t.Fatalf("open %s: %v", name, err)
+				t.Fatalf("open %s: %v", dsn, err)
 			}
-			// Registered after the drop above, so it runs before it.
+			// Registered after the drop of postgresURL, so it runs before it.
 			t.Cleanup(func() { db.Close() })
 			return db
 		}
 	}
+}
+
+// postgresURL creates mig_<random> on the server of adminURL, drops it
+// (forcibly, in case a handle is still open) when the test ends, and returns
+// its URL.
+func postgresURL(t *testing.T, adminURL string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		t.Fatalf("open TEST_DATABASE_URL: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	name := "mig_" + randomHex(t, 8)
+	if _, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		t.Fatalf("parse TEST_DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
 
 func randomHex(t *testing.T, n int) string {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/golden-architecture/control-plane/app"
 	"github.com/golden-architecture/control-plane/config"
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 )
 
 // Env is one isolated set of stores that one or more servers share.
@@ -74,7 +75,7 @@ func New(t testing.TB, kv ...string) *Env {
 		"BREAKER_HALF_OPEN_MAX_CALLS": "1",
 	}}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		e.DatabaseURL = CreateDatabase(t, base, "t_"+id)
+		e.DatabaseURL = dbtest.CreateDatabase(t, base, "t_"+id)
 		e.Vars["DATABASE_URL"] = e.DatabaseURL
 		e.Vars["JWT_SECRET"] = "test-secret-test-secret-test-secret-0123456789"
 	}

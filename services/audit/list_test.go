@@ -2,49 +2,21 @@ package audit_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"gorm.io/gorm"
 
-	"github.com/golden-architecture/control-plane/internal/testenv"
-	"github.com/golden-architecture/control-plane/migrations"
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/models"
-	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
-func openDB(t *testing.T) *gorm.DB {
-	t.Helper()
-	ctx := context.Background()
-	opts := database.Options{SQLitePath: filepath.Join(t.TempDir(), "audit.db"), MinConns: 1, MaxConns: 4}
-	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		var b [5]byte
-		_, _ = rand.Read(b[:])
-		opts.URL = testenv.CreateDatabase(t, base, "t_audit_"+hex.EncodeToString(b[:]))
-	}
-	db, err := database.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	sqlDB, _ := db.DB.DB()
-	if _, err := migrations.New(sqlDB, db.Dialect).Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db.DB
-}
-
 // TestListPagesThroughEqualTimestamps: rows sharing created_at are ordered
 // by id and each appears exactly once across pages.
 func TestListPagesThroughEqualTimestamps(t *testing.T) {
-	db := openDB(t)
+	db := dbtest.New(t).DB
 	at := time.Date(2026, 1, 2, 15, 4, 5, 123456000, time.UTC)
 	var want []int64
 	for i := range 7 {
@@ -91,7 +63,7 @@ func TestListPagesThroughEqualTimestamps(t *testing.T) {
 // TestListCapsThePageSize: a page never holds more than MaxLimit entries,
 // whatever the client asks for; the rest follow through the cursor.
 func TestListCapsThePageSize(t *testing.T) {
-	db := openDB(t)
+	db := dbtest.New(t).DB
 	at := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
 	rows := make([]models.AuditEntry, audit.MaxLimit+1)
 	for i := range rows {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,9 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
-	"github.com/golden-architecture/control-plane/internal/testenv"
-	"github.com/golden-architecture/control-plane/migrations"
-	"github.com/golden-architecture/control-plane/platform/database"
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
@@ -44,30 +41,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// openDB returns a migrated database of its own: PostgreSQL when
-// TEST_DATABASE_URL is set, otherwise an SQLite file.
-func openDB(t testing.TB) *gorm.DB {
-	t.Helper()
-	ctx := context.Background()
-	opts := database.Options{SQLitePath: filepath.Join(t.TempDir(), "auth.db"), MinConns: 1, MaxConns: 8}
-	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		opts.URL = testenv.CreateDatabase(t, base, "t_auth_"+randomHex(5))
-	}
-	db, err := database.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := migrations.New(sqlDB, db.Dialect).Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db.DB
 }
 
 // redisStore returns a Redis store under a fresh prefix, or nil without
@@ -131,7 +104,7 @@ type fixtureOpts struct {
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
-	f := &fixture{db: openDB(t), clock: newClock(), reg: prometheus.NewRegistry(), dir: t.TempDir()}
+	f := &fixture{db: dbtest.New(t).DB, clock: newClock(), reg: prometheus.NewRegistry(), dir: t.TempDir()}
 	f.store = o.store
 	if f.store == nil {
 		f.store = kv.NewMemory(f.clock.now)

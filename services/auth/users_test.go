@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/errs"
@@ -124,7 +125,7 @@ func TestUsersSetPassword(t *testing.T) {
 }
 
 func TestSeedDemoIsIdempotentAndConcurrent(t *testing.T) {
-	db := openDB(t)
+	db := dbtest.New(t).DB
 	users := auth.NewUsers(db, 4, nil)
 	ctx := context.Background()
 	var (

@@ -3,36 +3,23 @@ package budget
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
-	"github.com/golden-architecture/control-plane/migrations"
-	"github.com/golden-architecture/control-plane/platform/database"
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/services/audit"
 )
 
 // TestDuplicateKeyRollsBack drives the path of the loser of a race between
-// retries deterministically (on SQLite, where writers are serialised and the
-// race itself rarely happens): the second insert under the same key is a
+// retries deterministically (the race itself rarely happens, and never on
+// SQLite, where writers are serialised): the second insert under the same key is a
 // typed duplicate-key error, its transaction leaves nothing behind, and
 // Request answers with the stored reservation.
 func TestDuplicateKeyRollsBack(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, database.Options{SQLitePath: filepath.Join(t.TempDir(), "b.db"), MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := migrations.New(sqlDB, db.Dialect).Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := dbtest.New(t)
 	s, err := New(db.DB, audit.New(db.DB), Options{DefaultLimit: 1000, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)

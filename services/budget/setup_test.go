@@ -10,7 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"gorm.io/gorm"
 
-	"github.com/golden-architecture/control-plane/internal/testenv"
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/budget"
@@ -49,14 +49,13 @@ var (
 	operator = audit.Actor{UserID: "u-op", Username: "operator", Role: "operator", RequestID: "req-op"}
 )
 
-// newFixture builds the service on the database of testenv.Quick (SQLite, or
-// a fresh PostgreSQL database with TEST_DATABASE_URL). The app's own sweeper
-// is slowed down so only the test's clock expires reservations. After the
-// test the counters are checked against the ledger and the reservations.
+// newFixture builds the service on a database of its own (SQLite, or a
+// fresh PostgreSQL database with TEST_DATABASE_URL). Only the test's clock
+// expires reservations. After the test the counters are checked against the
+// ledger and the reservations.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	srv := testenv.Quick(t, "BUDGET_SWEEP_INTERVAL", "24h")
-	db := srv.App.DB().DB
+	db := dbtest.New(t).DB
 	f := &fixture{db: db, reg: prometheus.NewRegistry(), clock: newClock()}
 	f.svc = f.newService(t, f.reg)
 	checkLedger(t, db)

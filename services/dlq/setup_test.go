@@ -17,15 +17,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
+	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/platform/natsbus"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/dlq"
 )
 
-// fixture is a running app (for its database and NATS connection) plus DLQ
-// options of the test's own, so the app's ingest worker never touches the
-// test's stream.
+// fixture is a database and a NATS connection of the test's own (the
+// external ones with TEST_DATABASE_URL and TEST_NATS_URL, else SQLite and an
+// embedded server) plus a stream, subject prefix and consumer of its own.
 type fixture struct {
 	db      *gorm.DB
 	nc      *nats.Conn
@@ -38,12 +40,18 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	srv := testenv.Quick(t)
+	bus, err := natsbus.Open(context.Background(), natsbus.Options{
+		URL: os.Getenv("TEST_NATS_URL"), DataDir: t.TempDir(), Name: "dlq-test",
+	})
+	if err != nil {
+		t.Fatalf("connect to NATS: %v", err)
+	}
+	t.Cleanup(bus.Close)
 	id := randomID(t)
 	f := &fixture{
-		db:  srv.App.DB().DB,
-		nc:  srv.App.Bus().Conn,
-		js:  srv.App.Bus().JS,
+		db:  dbtest.New(t).DB,
+		nc:  bus.Conn,
+		js:  bus.JS,
 		reg: prometheus.NewRegistry(),
 		opts: dlq.Options{
 			Stream: "DLQT_" + id, SubjectPrefix: "dlqt" + id, Consumer: "dlqt_" + id,
@@ -64,7 +72,7 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := dlq.Ensure(ctx, f.js, f.opts); err != nil {
 		t.Fatalf("ensure stream: %v", err)
 	}
-	// Registered after the server, so it runs before the server stops.
+	// Registered after the connection, so it runs before the connection closes.
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
