@@ -8,15 +8,14 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/golden-architecture/control-plane/middleware"
-	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
-	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/cursor"
 )
 
 // AuditLister is what GET /audit needs from services/audit.
 type AuditLister interface {
-	List(ctx context.Context, f audit.Filter) (audit.Page, error)
+	List(ctx context.Context, f audit.Filter) (cursor.Page[audit.Record], error)
 }
 
 // Audit serves the audit trail.
@@ -53,8 +52,8 @@ type AuditEntryResponse struct {
 // AuditPageResponse is one page of the audit trail, newest first.
 type AuditPageResponse struct {
 	Items []AuditEntryResponse `json:"items"`
-	// NextCursor fetches the next page; absent on the last page.
-	NextCursor string `json:"next_cursor,omitempty" example:"eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6IjQyIn0"`
+	// NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"next_cursor" example:"eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6IjQyIn0" extensions:"x-nullable"`
 } // @name AuditPage
 
 // Register implements Resource.
@@ -66,7 +65,7 @@ func (h *Audit) Register(api *gin.RouterGroup, _ RouteLimiter) {
 //
 //	@Summary		List audit entries
 //	@ID			listAuditEntries
-//	@Description	Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is absent.
+//	@Description	Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is null.
 //	@Tags			audit
 //	@Produce		json
 //	@Security		BearerAuth
@@ -91,29 +90,15 @@ func (h *Audit) List(c *gin.Context) {
 	if !bindQuery(c, &q) {
 		return
 	}
-	f := audit.Filter{
-		UserID: q.UserID, Action: q.Action, ResourceType: q.ResourceType, ResourceID: q.ResourceID,
-		Cursor: q.Cursor, Limit: q.Limit,
-	}
-	var bad []errs.FieldError
-	for _, p := range []struct {
-		name, raw string
-		dst       *time.Time
-	}{{"since", q.Since, &f.Since}, {"until", q.Until, &f.Until}} {
-		if p.raw == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339, p.raw)
-		if err != nil {
-			bad = append(bad, errs.FieldError{Field: p.name, Message: "must be an RFC 3339 timestamp"})
-		}
-		*p.dst = t
-	}
-	if len(bad) > 0 {
-		_ = c.Error(errs.Validation(bad...))
+	since, until, err := timeRange(q.Since, q.Until)
+	if err != nil {
+		_ = c.Error(err)
 		return
 	}
-	page, err := h.Service.List(c.Request.Context(), f)
+	page, err := h.Service.List(c.Request.Context(), audit.Filter{
+		UserID: q.UserID, Action: q.Action, ResourceType: q.ResourceType, ResourceID: q.ResourceID,
+		Since: since, Until: until, Cursor: q.Cursor, Limit: q.Limit,
+	})
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -121,22 +106,15 @@ func (h *Audit) List(c *gin.Context) {
 	c.JSON(http.StatusOK, auditPage(page))
 }
 
-func auditPage(p audit.Page) AuditPageResponse {
-	out := AuditPageResponse{Items: make([]AuditEntryResponse, len(p.Items)), NextCursor: p.NextCursor}
+// auditPage converts a page of the service to the response DTO.
+func auditPage(p cursor.Page[audit.Record]) AuditPageResponse {
+	out := AuditPageResponse{Items: make([]AuditEntryResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
 	for i, e := range p.Items {
-		out.Items[i] = auditEntry(e)
+		out.Items[i] = AuditEntryResponse{
+			ID: e.ID, UserID: e.UserID, Role: e.Role, Action: e.Action, ResourceType: e.ResourceType,
+			ResourceID: e.ResourceID, Details: e.Details, RequestID: e.RequestID, ClientIP: e.ClientIP,
+			CreatedAt: e.CreatedAt,
+		}
 	}
 	return out
-}
-
-func auditEntry(e models.AuditEntry) AuditEntryResponse {
-	details := map[string]any(e.Details)
-	if details == nil {
-		details = map[string]any{}
-	}
-	return AuditEntryResponse{
-		ID: e.ID, UserID: e.UserID, Role: e.Role, Action: e.Action, ResourceType: e.ResourceType,
-		ResourceID: e.ResourceID, Details: details, RequestID: e.RequestID, ClientIP: e.ClientIP,
-		CreatedAt: e.CreatedAt.UTC(),
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/budget"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
@@ -20,7 +21,7 @@ type BudgetService interface {
 	Release(ctx context.Context, actor audit.Actor, in budget.ReleaseInput) (budget.Settlement, error)
 	State(ctx context.Context, tenant, project string) (budget.State, error)
 	SetLimit(ctx context.Context, actor audit.Actor, tenant, project string, total int64) (budget.State, error)
-	List(ctx context.Context, f budget.ListFilter) (budget.Page, error)
+	List(ctx context.Context, f budget.ListFilter) (cursor.Page[budget.Reservation], error)
 }
 
 var _ BudgetService = (*budget.Service)(nil)

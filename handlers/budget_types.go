@@ -3,8 +3,8 @@ package handlers
 import (
 	"time"
 
-	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/budget"
+	"github.com/golden-architecture/control-plane/services/cursor"
 )
 
 // BudgetRequestBody is the body of POST /api/v1/budget/request.
@@ -130,26 +130,14 @@ func budgetState(s budget.State) BudgetState {
 	}
 }
 
-func budgetReservation(r models.BudgetReservation) BudgetReservation {
-	out := BudgetReservation{
-		ID: r.ID, TenantID: r.TenantID, ProjectID: r.ProjectID, TaskID: r.TaskID, Model: r.Model, Purpose: r.Purpose,
-		Tokens: r.Tokens, ActualTokens: r.ActualTokens, Status: r.Status, IdempotencyKey: r.IdempotencyKey,
-		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
-	}
-	if r.SettledAt != nil {
-		at := r.SettledAt.UTC()
-		out.SettledAt = &at
-	}
-	return out
-}
-
-func budgetReservationList(p budget.Page) BudgetReservationList {
-	out := BudgetReservationList{Items: make([]BudgetReservation, 0, len(p.Items))}
-	for _, r := range p.Items {
-		out.Items = append(out.Items, budgetReservation(r))
-	}
-	if p.NextCursor != "" {
-		out.NextCursor = &p.NextCursor
+func budgetReservationList(p cursor.Page[budget.Reservation]) BudgetReservationList {
+	out := BudgetReservationList{Items: make([]BudgetReservation, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
+	for i, r := range p.Items {
+		out.Items[i] = BudgetReservation{
+			ID: r.ID, TenantID: r.TenantID, ProjectID: r.ProjectID, TaskID: r.TaskID, Model: r.Model, Purpose: r.Purpose,
+			Tokens: r.Tokens, ActualTokens: r.ActualTokens, Status: string(r.Status), IdempotencyKey: r.IdempotencyKey,
+			CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, SettledAt: r.SettledAt,
+		}
 	}
 	return out
 }

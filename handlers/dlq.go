@@ -12,13 +12,13 @@ import (
 	"github.com/golden-architecture/control-plane/middleware"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/dlq"
-	"github.com/golden-architecture/control-plane/services/errs"
 )
 
 // DLQService is what the DLQ handlers need from services/dlq.
 type DLQService interface {
-	List(ctx context.Context, f dlq.Filter) (dlq.Page, error)
+	List(ctx context.Context, f dlq.Filter) (cursor.Page[dlq.Message], error)
 	Get(ctx context.Context, id string) (dlq.Message, error)
 	Resolve(ctx context.Context, actor audit.Actor, id string, r dlq.Resolution) (dlq.Resolved, error)
 }
@@ -129,12 +129,14 @@ func (h *DLQ) List(c *gin.Context) {
 	if !bindQuery(c, &q) {
 		return
 	}
-	f, err := dlqFilter(q)
+	since, until, err := timeRange(q.Since, q.Until)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	page, err := h.Service.List(c.Request.Context(), f)
+	page, err := h.Service.List(c.Request.Context(), dlq.Filter{
+		Resolved: q.Resolved == "true", Subject: q.Subject, Since: since, Until: until, Limit: q.Limit, Cursor: q.Cursor,
+	})
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -205,34 +207,9 @@ func (h *DLQ) Resolve(c *gin.Context) {
 	c.JSON(http.StatusOK, DLQResolveResponse{Status: "resolved", MessageID: res.MessageID, Requeued: res.Requeued})
 }
 
-// dlqFilter converts the query into the service's filter.
-func dlqFilter(q dlqListQuery) (dlq.Filter, error) {
-	f := dlq.Filter{Resolved: q.Resolved == "true", Subject: q.Subject, Limit: q.Limit, Cursor: q.Cursor}
-	var fields []errs.FieldError
-	for _, p := range []struct {
-		name string
-		raw  string
-		dst  *time.Time
-	}{{"since", q.Since, &f.Since}, {"until", q.Until, &f.Until}} {
-		if p.raw == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, p.raw)
-		if err != nil {
-			fields = append(fields, errs.FieldError{Field: p.name, Message: "must be an RFC 3339 timestamp"})
-			continue
-		}
-		*p.dst = t
-	}
-	if len(fields) > 0 {
-		return dlq.Filter{}, errs.Validation(fields...)
-	}
-	return f, nil
-}
-
 // dlqListResponse converts a page of the service to the response DTO.
-func dlqListResponse(p dlq.Page) DLQListResponse {
-	out := DLQListResponse{Items: make([]DLQListItem, 0, len(p.Items))}
+func dlqListResponse(p cursor.Page[dlq.Message]) DLQListResponse {
+	out := DLQListResponse{Items: make([]DLQListItem, 0, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
 	for _, m := range p.Items {
 		out.Items = append(out.Items, DLQListItem{
 			ID:              m.ID,
@@ -243,9 +220,6 @@ func dlqListResponse(p dlq.Page) DLQListResponse {
 			CreatedAt:       m.CreatedAt,
 			Resolved:        m.Resolved,
 		})
-	}
-	if p.NextCursor != "" {
-		out.NextCursor = &p.NextCursor
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
@@ -65,7 +66,7 @@ func TestListPagesThroughEqualTimestamps(t *testing.T) {
 func TestListCapsThePageSize(t *testing.T) {
 	db := dbtest.New(t).DB
 	at := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
-	rows := make([]models.AuditEntry, audit.MaxLimit+1)
+	rows := make([]models.AuditEntry, cursor.MaxLimit+1)
 	for i := range rows {
 		rows[i] = models.AuditEntry{Action: "test.cap", CreatedAt: at.Add(time.Duration(i) * time.Millisecond), Details: models.JSONMap{}}
 	}
@@ -77,8 +78,8 @@ func TestListCapsThePageSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first.Items) != audit.MaxLimit || first.NextCursor == "" {
-		t.Fatalf("limit 1000: %d items, next cursor %q; want %d and a cursor", len(first.Items), first.NextCursor, audit.MaxLimit)
+	if len(first.Items) != cursor.MaxLimit || first.NextCursor == "" {
+		t.Fatalf("limit 1000: %d items, next cursor %q; want %d and a cursor", len(first.Items), first.NextCursor, cursor.MaxLimit)
 	}
 	rest, err := svc.List(context.Background(), audit.Filter{Action: "test.cap", Limit: 1000, Cursor: first.NextCursor})
 	if err != nil {

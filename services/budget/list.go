@@ -3,18 +3,12 @@ package budget
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/cursor"
-	"github.com/golden-architecture/control-plane/services/errs"
-)
-
-// Page sizes of List.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 200
 )
 
 // ListFilter selects reservations; empty fields do not filter.
@@ -24,21 +18,35 @@ type ListFilter struct {
 	Status    Status
 	// Cursor is the NextCursor of the previous page ("" for the first).
 	Cursor string
-	// Limit is the page size: 0 means DefaultPageSize, more than
-	// MaxPageSize means MaxPageSize.
+	// Limit is the page size (cursor.DefaultLimit when 0, at most
+	// cursor.MaxLimit).
 	Limit int
 }
 
-// Page is one page of reservations, newest first.
-type Page struct {
-	Items []models.BudgetReservation
-	// NextCursor continues after the last item; "" when there is no more.
-	NextCursor string
+// Reservation is one reservation as List returns it.
+type Reservation struct {
+	ID        string
+	TenantID  string
+	ProjectID string
+	TaskID    string
+	Model     string
+	Purpose   string
+	Tokens    int64
+	// ActualTokens is set once the reservation is committed.
+	ActualTokens *int64
+	Status       Status
+	// IdempotencyKey is nil for a request sent without a key.
+	IdempotencyKey *string
+	CreatedBy      string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	// SettledAt is set once the reservation left pending.
+	SettledAt *time.Time
 }
 
 // List returns reservations newest first with keyset paging, so every
 // reservation appears once even while new ones arrive.
-func (s *Service) List(ctx context.Context, f ListFilter) (Page, error) {
+func (s *Service) List(ctx context.Context, f ListFilter) (cursor.Page[Reservation], error) {
 	var fe fieldErrors
 	if f.TenantID != "" {
 		fe.id("tenant_id", f.TenantID)
@@ -52,20 +60,16 @@ func (s *Service) List(ctx context.Context, f ListFilter) (Page, error) {
 		fe.add("status", "must be one of: pending, committed, released, expired")
 	}
 	if err := fe.err(); err != nil {
-		return Page{}, err
+		return cursor.Page[Reservation]{}, err
 	}
-	after, err := cursor.Decode(f.Cursor)
+	// The id half of a cursor must be a reservation id (PostgreSQL compares it as a uuid).
+	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) {
+		u, err := uuid.Parse(id)
+		return u.String(), err == nil
+	})
 	if err != nil {
-		return Page{}, err
+		return cursor.Page[Reservation]{}, err
 	}
-	if after != nil {
-		// The id half must be a reservation id (PostgreSQL compares it as a uuid).
-		if _, err := uuid.Parse(after.ID); err != nil {
-			return Page{}, errs.Validation(errs.FieldError{Field: "cursor", Message: "is not a cursor returned by this API"})
-		}
-	}
-	limit := cursor.Limit(f.Limit, DefaultPageSize, MaxPageSize)
-
 	q := s.db.WithContext(ctx).Model(&models.BudgetReservation{})
 	if f.TenantID != "" {
 		q = q.Where("tenant_id = ?", f.TenantID)
@@ -76,19 +80,25 @@ func (s *Service) List(ctx context.Context, f ListFilter) (Page, error) {
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))
 	}
-	if after != nil {
-		at := after.At.UTC()
-		q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", at, at, after.ID)
-	}
 	var rows []models.BudgetReservation
-	if err := q.Order("created_at DESC").Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return Page{}, fmt.Errorf("budget: list reservations: %w", err)
+	if err := keys.Apply(q).Find(&rows).Error; err != nil {
+		return cursor.Page[Reservation]{}, fmt.Errorf("budget: list reservations: %w", err)
 	}
-	page := Page{Items: rows}
-	if len(rows) > limit {
-		page.Items = rows[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = cursor.Encode(last.CreatedAt, last.ID)
+	return cursor.Cut(keys, rows, func(r models.BudgetReservation) (time.Time, string) { return r.CreatedAt, r.ID }, reservationOf), nil
+}
+
+func reservationOf(r models.BudgetReservation) Reservation {
+	return Reservation{
+		ID: r.ID, TenantID: r.TenantID, ProjectID: r.ProjectID, TaskID: r.TaskID, Model: r.Model, Purpose: r.Purpose,
+		Tokens: r.Tokens, ActualTokens: r.ActualTokens, Status: Status(r.Status), IdempotencyKey: r.IdempotencyKey,
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), SettledAt: utc(r.SettledAt),
 	}
-	return page, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }

@@ -12,12 +12,6 @@ import (
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
-// Page sizes of List.
-const (
-	DefaultLimit = 50
-	MaxLimit     = 200
-)
-
 // previewBytes is read from the database for a listing: enough bytes for
 // PreviewChars characters of valid UTF-8 (at most 4 bytes each).
 const previewBytes = 4 * PreviewChars
@@ -34,39 +28,31 @@ type Filter struct {
 	Subject string
 	// Since (inclusive) and Until (exclusive) bound created_at when set.
 	Since, Until time.Time
-	Limit        int
-	Cursor       string
+	// Limit is the page size (cursor.DefaultLimit when 0, at most
+	// cursor.MaxLimit).
+	Limit int
+	// Cursor is the next_cursor of the previous page ("" for the first).
+	Cursor string
 }
 
-// Page is one page of List. Data holds at most the bytes of the preview.
-type Page struct {
-	Items      []Message
-	NextCursor string
-}
-
-// List returns one page, newest first. Keyset paging on (created_at, id)
-// returns every row once even while new messages arrive.
-func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
-	after, err := cursor.Decode(f.Cursor)
+// List returns one page, newest first; a listed message's Data holds at most
+// the bytes of the preview. Keyset paging on (created_at, id) returns every
+// row once even while new messages arrive.
+func (s *Service) List(ctx context.Context, f Filter) (cursor.Page[Message], error) {
+	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return parseID(id) })
 	if err != nil {
-		return Page{}, err
+		return cursor.Page[Message]{}, err
 	}
-	if after != nil {
-		if _, ok := parseID(after.ID); !ok {
-			return Page{}, errs.Validation(errs.FieldError{Field: "cursor", Message: "is not a cursor returned by this API"})
-		}
-	}
-	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return Page{}, errs.Validation(errs.FieldError{Field: "until", Message: "must be after since"})
-	}
-	limit := cursor.Limit(f.Limit, DefaultLimit, MaxLimit)
-
 	q := s.db.WithContext(ctx).Model(&models.DLQMessage{}).
 		Select(fmt.Sprintf("id, original_subject, substr(data, 1, %d) AS data, error, error_count, created_at, resolved", previewBytes)).
 		Where("resolved = ?", f.Resolved)
+	q, err = cursor.Between(q, f.Since, f.Until)
+	if err != nil {
+		return cursor.Page[Message]{}, err
+	}
 	exact, prefix, err := parseSubjectFilter(f.Subject)
 	if err != nil {
-		return Page{}, err
+		return cursor.Page[Message]{}, err
 	}
 	switch {
 	case exact != "":
@@ -74,30 +60,11 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	case prefix != "":
 		q = q.Where("substr(original_subject, 1, ?) = ?", utf8.RuneCountInString(prefix), prefix)
 	}
-	if !f.Since.IsZero() {
-		q = q.Where("created_at >= ?", dbTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q = q.Where("created_at < ?", dbTime(f.Until))
-	}
-	if after != nil {
-		at := dbTime(after.At)
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", at, at, after.ID)
-	}
 	var rows []models.DLQMessage
-	if err := q.Order("created_at DESC").Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return Page{}, fmt.Errorf("list DLQ messages: %w", err)
+	if err := keys.Apply(q).Find(&rows).Error; err != nil {
+		return cursor.Page[Message]{}, fmt.Errorf("list DLQ messages: %w", err)
 	}
-	page := Page{Items: make([]Message, 0, min(len(rows), limit))}
-	for i, r := range rows {
-		if i == limit {
-			last := rows[limit-1]
-			page.NextCursor = cursor.Encode(last.CreatedAt, last.ID)
-			break
-		}
-		page.Items = append(page.Items, messageOf(r))
-	}
-	return page, nil
+	return cursor.Cut(keys, rows, func(r models.DLQMessage) (time.Time, string) { return r.CreatedAt, r.ID }, messageOf), nil
 }
 
 // parseSubjectFilter splits a subject filter into an exact subject or a

@@ -2,6 +2,7 @@ package dlq_test
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/models"
-	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/dlq"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
@@ -154,7 +154,7 @@ func TestListRejects(t *testing.T) {
 		filter dlq.Filter
 	}{
 		{"garbage cursor", dlq.Filter{Cursor: "!!"}},
-		{"cursor with a non-UUID id", dlq.Filter{Cursor: cursor.Encode(base, "1 OR 1=1")}},
+		{"cursor with a non-UUID id", dlq.Filter{Cursor: base64.RawURLEncoding.EncodeToString([]byte(`{"t":"2026-01-02T15:04:05Z","id":"1 OR 1=1"}`))}},
 		{"wildcard in the middle", dlq.Filter{Subject: "orders.*.paid"}},
 		{"until before since", dlq.Filter{Since: base, Until: base.Add(-time.Second)}},
 	}
