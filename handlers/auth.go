@@ -100,8 +100,8 @@ func (h *Auth) Login(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, LoginResponse{
-		Token: s.Token, TokenType: "Bearer", ExpiresAt: s.ExpiresAt.UTC(), Role: s.User.Role,
-		Permissions: permissionNames(auth.PermissionsOf(auth.Role(s.User.Role))),
+		Token: s.Token, TokenType: "Bearer", ExpiresAt: s.ExpiresAt.UTC(), Role: string(s.User.Role),
+		Permissions: permissionNames(auth.PermissionsOf(s.User.Role)),
 	})
 }
 

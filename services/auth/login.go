@@ -15,7 +15,7 @@ import (
 type Session struct {
 	Token     string
 	ExpiresAt time.Time
-	User      models.User
+	User      User
 }
 
 // The audit actions of authentication.
@@ -50,7 +50,7 @@ func (s *Service) Login(ctx context.Context, actor audit.Actor, username, passwo
 		return Session{}, s.locked(ctx, actor, name, left)
 	}
 
-	u, lookupErr := s.users.ByUsername(ctx, name)
+	u, lookupErr := s.users.account(ctx, name)
 	if lookupErr != nil && !errs.Is(lookupErr, errs.CodeNotFound) {
 		return Session{}, lookupErr
 	}
@@ -72,7 +72,8 @@ func (s *Service) Login(ctx context.Context, actor audit.Actor, username, passwo
 		return Session{}, s.failed(ctx, actor, name, u, reason)
 	}
 
-	issued, err := s.tokens.Issue(u)
+	user := userOf(u)
+	issued, err := s.tokens.Issue(user)
 	if err != nil {
 		return Session{}, err
 	}
@@ -88,7 +89,7 @@ func (s *Service) Login(ctx context.Context, actor audit.Actor, username, passwo
 	}
 	s.cache.forget(u.ID)
 	s.logins.WithLabelValues("success").Inc()
-	return Session{Token: issued.Token, ExpiresAt: issued.ExpiresAt, User: u}, nil
+	return Session{Token: issued.Token, ExpiresAt: issued.ExpiresAt, User: user}, nil
 }
 
 // failed records a failed attempt and returns the one 401 of every failure.

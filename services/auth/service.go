@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/errs"
@@ -108,7 +107,7 @@ func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
 		return Identity{}, unauthorized()
 	}
 	return Identity{
-		UserID: u.ID, Username: u.Username, Role: Role(u.Role), TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time,
+		UserID: u.ID, Username: u.Username, Role: u.Role, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time,
 	}, nil
 }
 
@@ -228,11 +227,11 @@ type userCache struct {
 }
 
 type cachedUser struct {
-	user    models.User
+	user    User
 	fetched time.Time
 }
 
-func (c *userCache) get(ctx context.Context, id string, load func(context.Context, string) (models.User, error)) (models.User, error) {
+func (c *userCache) get(ctx context.Context, id string, load func(context.Context, string) (User, error)) (User, error) {
 	now := c.now()
 	c.mu.Lock()
 	it, ok := c.items[id]

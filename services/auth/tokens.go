@@ -8,7 +8,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
-	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
@@ -97,7 +96,7 @@ func (t *Tokens) JWKS() JWKSet {
 }
 
 // Issue signs a token for u valid for the TTL from now.
-func (t *Tokens) Issue(u models.User) (Issued, error) {
+func (t *Tokens) Issue(u User) (Issued, error) {
 	now := t.now().UTC().Truncate(time.Second)
 	exp := now.Add(t.ttl)
 	c := Claims{
@@ -111,7 +110,7 @@ func (t *Tokens) Issue(u models.User) (Issued, error) {
 			ID:        uuid.NewString(),
 		},
 		Username: u.Username,
-		Role:     Role(u.Role),
+		Role:     u.Role,
 	}
 	var (
 		signed string

@@ -14,6 +14,26 @@ import (
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
+// User is an account as the service shows it: never its password hash.
+type User struct {
+	ID       string
+	Username string
+	Role     Role
+	Disabled bool
+	// PasswordChangedAt is when the password was last set; tokens issued
+	// before it no longer verify.
+	PasswordChangedAt time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+func userOf(r models.User) User {
+	return User{
+		ID: r.ID, Username: r.Username, Role: Role(r.Role), Disabled: r.Disabled,
+		PasswordChangedAt: r.PasswordChangedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
 // Users stores accounts and their bcrypt hashes.
 type Users struct {
 	db   *gorm.DB
@@ -31,7 +51,27 @@ func NewUsers(db *gorm.DB, cost int, now func() time.Time) *Users {
 }
 
 // ByUsername finds an account by its (normalized) name.
-func (u *Users) ByUsername(ctx context.Context, username string) (models.User, error) {
+func (u *Users) ByUsername(ctx context.Context, username string) (User, error) {
+	row, err := u.account(ctx, username)
+	return userOf(row), err
+}
+
+// ByID finds an account by id.
+func (u *Users) ByID(ctx context.Context, id string) (User, error) {
+	var row models.User
+	err := u.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return User{}, errs.New(errs.CodeNotFound, "user not found")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("find user: %w", err)
+	}
+	return userOf(row), nil
+}
+
+// account is the stored row of an account, password hash included, for the
+// password checks of this package.
+func (u *Users) account(ctx context.Context, username string) (models.User, error) {
 	var row models.User
 	err := u.db.WithContext(ctx).Where("username = ?", NormalizeUsername(username)).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -43,45 +83,32 @@ func (u *Users) ByUsername(ctx context.Context, username string) (models.User, e
 	return row, nil
 }
 
-// ByID finds an account by id.
-func (u *Users) ByID(ctx context.Context, id string) (models.User, error) {
-	var row models.User
-	err := u.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return row, errs.New(errs.CodeNotFound, "user not found")
-	}
-	if err != nil {
-		return row, fmt.Errorf("find user: %w", err)
-	}
-	return row, nil
-}
-
 // Create adds an account. The password must be 8–72 bytes; a taken username
 // is a 409 state.conflict.
-func (u *Users) Create(ctx context.Context, username, password string, role Role) (models.User, error) {
+func (u *Users) Create(ctx context.Context, username, password string, role Role) (User, error) {
 	name := NormalizeUsername(username)
 	if err := validUsername(name); err != nil {
-		return models.User{}, err
+		return User{}, err
 	}
 	if _, ok := ParseRole(string(role)); !ok {
-		return models.User{}, errs.Validation(errs.FieldError{Field: "role", Message: "must be one of: admin, operator, developer, observer"})
+		return User{}, errs.Validation(errs.FieldError{Field: "role", Message: "must be one of: admin, operator, developer, observer"})
 	}
 	if err := checkNewPassword(password); err != nil {
-		return models.User{}, err
+		return User{}, err
 	}
 	hash, err := hashPassword(password, u.cost)
 	if err != nil {
-		return models.User{}, err
+		return User{}, err
 	}
 	row := u.newRow(name, hash, role)
 	err = u.db.WithContext(ctx).Create(&row).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return models.User{}, errs.Newf(errs.CodeConflict, "user %q already exists", name)
+		return User{}, errs.Newf(errs.CodeConflict, "user %q already exists", name)
 	}
 	if err != nil {
-		return models.User{}, fmt.Errorf("create user: %w", err)
+		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	return row, nil
+	return userOf(row), nil
 }
 
 // SetPassword replaces the password of an account. Tokens issued before the
@@ -119,7 +146,7 @@ func (u *Users) EnsureAdmin(ctx context.Context, username, password string) (cha
 	if err := checkNewPassword(password); err != nil {
 		return false, fmt.Errorf("ADMIN_PASSWORD: %w", err)
 	}
-	existing, err := u.ByUsername(ctx, name)
+	existing, err := u.account(ctx, name)
 	switch {
 	case errs.Is(err, errs.CodeNotFound):
 		hash, err := hashPassword(password, u.cost)
@@ -135,7 +162,7 @@ func (u *Users) EnsureAdmin(ctx context.Context, username, password string) (cha
 			return true, nil
 		}
 		// Another replica created it first; check it below like an existing row.
-		if existing, err = u.ByUsername(ctx, name); err != nil {
+		if existing, err = u.account(ctx, name); err != nil {
 			return false, err
 		}
 	case err != nil:
