@@ -274,7 +274,7 @@ func (a *App) healthChecker() *health.Checker {
 			Ping: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }}
 	}
 	probes = append(probes, redisProbe)
-	return health.NewChecker(a.build.Version, 2*time.Second, probes...)
+	return health.New(a.build.Version, 2*time.Second, a.breakers, probes...)
 }
 
 func (a *App) metricsHandler() http.Handler {

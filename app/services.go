@@ -19,13 +19,11 @@ func (a *App) buildServices(ctx context.Context) (handlers.Deps, error) {
 		HTTPMetrics:    middleware.NewHTTPMetrics(a.registry),
 		Metrics:        a.metricsHandler(),
 		MetricsToken:   a.cfg.MetricsBearerToken,
-		Health: &handlers.Health{
-			Checker: a.healthChecker(), Readiness: a, Name: Name, Version: a.build.Version,
-		},
 	}
 	if err := a.wireBreakers(&deps); err != nil {
 		return deps, err
 	}
+	deps.Health = &handlers.Health{Checker: a.healthChecker(), Readiness: a, Name: Name, Version: a.build.Version}
 	if err := a.wireAuth(ctx, &deps); err != nil {
 		return deps, err
 	}

@@ -56,7 +56,7 @@ func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
 		return err
 	}
 	auditor := audit.New(a.db.DB)
-	svc, err := auth.NewService(users, tokens, store, auditor, a.log, a.registry, auth.Options{
+	svc, err := auth.New(users, tokens, store, auditor, a.log, a.registry, auth.Options{
 		MaxAttempts:   a.cfg.LoginMaxAttempts,
 		LockoutTTL:    a.cfg.LoginLockoutTTL,
 		FailOpen:      a.cfg.RateLimitFailMode == "open",

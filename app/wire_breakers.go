@@ -12,7 +12,6 @@ import (
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/dlq"
-	"github.com/golden-architecture/control-plane/services/health"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
@@ -22,9 +21,9 @@ const breakerResetChannel = "breakers:reset"
 
 // wireBreakers builds the breaker registry (a.breakers) with the "database"
 // breaker installed on the GORM handle, "nats", and "redis" when Redis is
-// configured; the reset broadcast and its subscriber worker; the breaker
-// states in /health; and /api/v1/circuit-breakers. It runs before the other
-// capabilities, which guard their calls through a.breakers.
+// configured; the reset broadcast and its subscriber worker; and
+// /api/v1/circuit-breakers. It runs before the other capabilities, which
+// guard their calls through a.breakers and report its states in /health.
 func (a *App) wireBreakers(deps *handlers.Deps) error {
 	reg, err := breaker.NewRegistry(breaker.Options{
 		Settings: breaker.Settings{
@@ -66,9 +65,8 @@ func (a *App) wireBreakers(deps *handlers.Deps) error {
 		}
 	}
 	a.breakers = reg
-	deps.Health.Checker = breakerHealth{HealthChecker: deps.Health.Checker, reg: reg}
 	deps.Resources = append(deps.Resources, &handlers.Breakers{
-		Service: breaker.NewService(reg, bc, audit.New(a.db.DB), a.cfg.InstanceID, a.log),
+		Service: breaker.New(reg, bc, audit.New(a.db.DB), a.cfg.InstanceID, a.log),
 	})
 	return nil
 }
@@ -76,10 +74,8 @@ func (a *App) wireBreakers(deps *handlers.Deps) error {
 // breakerGuard is the ratelimit.Guard of the named breaker; a pass-through
 // when there is none.
 func (a *App) breakerGuard(name string) ratelimit.Guard {
-	if a.breakers != nil {
-		if b, ok := a.breakers.Get(name); ok {
-			return b.Do
-		}
+	if b, ok := a.breakers.Get(name); ok {
+		return b.Do
 	}
 	return ratelimit.PassThrough
 }
@@ -87,21 +83,14 @@ func (a *App) breakerGuard(name string) ratelimit.Guard {
 // guardKV puts the "redis" breaker in front of a Redis kv store (login
 // lockout and token revocation).
 func (a *App) guardKV(store kv.Store) kv.Store {
-	if a.breakers == nil {
-		return store
+	if b, ok := a.breakers.Get(breaker.Redis); ok {
+		return kv.Guarded(store, b.Do)
 	}
-	b, ok := a.breakers.Get(breaker.Redis)
-	if !ok {
-		return store
-	}
-	return guardedKV{store: store, b: b}
+	return store
 }
 
 // guardPublisher puts the "nats" breaker in front of the DLQ requeue publish.
 func (a *App) guardPublisher(p dlq.Publisher) dlq.Publisher {
-	if a.breakers == nil {
-		return p
-	}
 	b, ok := a.breakers.Get(breaker.NATS)
 	if !ok {
 		return p
@@ -109,60 +98,4 @@ func (a *App) guardPublisher(p dlq.Publisher) dlq.Publisher {
 	return dlq.PublisherFunc(func(ctx context.Context, msg *nats.Msg, dedupID string) error {
 		return b.Do(ctx, func(ctx context.Context) error { return p.Publish(ctx, msg, dedupID) })
 	})
-}
-
-// guardedKV is a kv.Store whose calls pass through a breaker: while it is
-// open they fail at once and the callers apply RATE_LIMIT_FAIL_MODE.
-type guardedKV struct {
-	store kv.Store
-	b     *breaker.Breaker
-}
-
-var _ kv.Store = guardedKV{}
-
-// Incr implements kv.Store.
-func (g guardedKV) Incr(ctx context.Context, key string, ttl time.Duration) (n int64, left time.Duration, err error) {
-	err = g.b.Do(ctx, func(ctx context.Context) error {
-		var err error
-		n, left, err = g.store.Incr(ctx, key, ttl)
-		return err
-	})
-	return n, left, err
-}
-
-// Get implements kv.Store.
-func (g guardedKV) Get(ctx context.Context, key string) (n int64, left time.Duration, err error) {
-	err = g.b.Do(ctx, func(ctx context.Context) error {
-		var err error
-		n, left, err = g.store.Get(ctx, key)
-		return err
-	})
-	return n, left, err
-}
-
-// Set implements kv.Store.
-func (g guardedKV) Set(ctx context.Context, key string, n int64, ttl time.Duration) error {
-	return g.b.Do(ctx, func(ctx context.Context) error { return g.store.Set(ctx, key, n, ttl) })
-}
-
-// Delete implements kv.Store.
-func (g guardedKV) Delete(ctx context.Context, key string) error {
-	return g.b.Do(ctx, func(ctx context.Context) error { return g.store.Delete(ctx, key) })
-}
-
-// breakerHealth adds the breaker states to GET /health.
-type breakerHealth struct {
-	handlers.HealthChecker
-	reg *breaker.Registry
-}
-
-// Check implements handlers.HealthChecker.
-func (h breakerHealth) Check(ctx context.Context) (health.Report, bool) {
-	r, ok := h.HealthChecker.Check(ctx)
-	states := map[string]string{}
-	for name, s := range h.reg.States() {
-		states[name] = string(s)
-	}
-	r.AddBreakers(states)
-	return r, ok
 }

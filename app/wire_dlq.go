@@ -46,7 +46,7 @@ func (a *App) wireDLQ(ctx context.Context, deps *handlers.Deps) error {
 		return fmt.Errorf("DLQ metrics: %w", err)
 	}
 	publisher := &dlq.NATSPublisher{Conn: a.bus.Conn, JS: a.bus.JS}
-	svc := dlq.NewService(a.db.DB, audit.New(a.db.DB), a.guardPublisher(publisher), metrics, opts)
+	svc := dlq.New(a.db.DB, audit.New(a.db.DB), a.guardPublisher(publisher), metrics, opts)
 	ingestor := dlq.NewIngestor(a.bus.JS, a.db.DB, metrics, a.log, opts)
 	a.workers = append(a.workers,
 		ingestor.Run,

@@ -2,6 +2,7 @@ package kv_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 	"testing"
@@ -32,6 +33,9 @@ func stores(t *testing.T) map[string]kv.Store {
 	out := map[string]kv.Store{}
 	c := &clock{t: time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)}
 	out["memory"] = kv.NewMemory(c.now)
+	out["guarded memory"] = kv.Guarded(kv.NewMemory(c.now), func(ctx context.Context, call func(context.Context) error) error {
+		return call(ctx)
+	})
 	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
 		opts, err := redis.ParseURL(u)
 		if err != nil {
@@ -132,5 +136,40 @@ func TestRedisUnavailable(t *testing.T) {
 	}
 	if _, _, err := s.Get(context.Background(), "c"); err == nil {
 		t.Error("Get on a dead Redis: want an error")
+	}
+}
+
+// TestGuardedRefusesWithoutCallingTheStore: a guard that refuses (an open
+// breaker) answers every call with its error and the store sees none of them.
+func TestGuardedRefusesWithoutCallingTheStore(t *testing.T) {
+	ctx := context.Background()
+	inner := kv.NewMemory(nil)
+	refusal := errors.New("breaker open")
+	refuse := true
+	s := kv.Guarded(inner, func(ctx context.Context, call func(context.Context) error) error {
+		if refuse {
+			return refusal
+		}
+		return call(ctx)
+	})
+	calls := map[string]error{}
+	_, _, calls["Incr"] = s.Incr(ctx, "k", time.Minute)
+	_, _, calls["Get"] = s.Get(ctx, "k")
+	calls["Set"] = s.Set(ctx, "k", 5, time.Minute)
+	calls["Delete"] = s.Delete(ctx, "k")
+	for name, err := range calls {
+		if !errors.Is(err, refusal) {
+			t.Errorf("%s = %v, want the guard's refusal", name, err)
+		}
+	}
+	if n, _, _ := inner.Get(ctx, "k"); n != 0 {
+		t.Errorf("the store holds %d, want nothing written through a refusing guard", n)
+	}
+	refuse = false
+	if err := s.Set(ctx, "k", 5, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := s.Get(ctx, "k"); n != 5 || err != nil {
+		t.Errorf("Get through an open guard = %d, %v; want 5", n, err)
 	}
 }

@@ -83,7 +83,7 @@ func (f *fixture) replica(t testing.TB) *auth.Service {
 	if f.svc != nil {
 		reg = prometheus.NewRegistry() // a replica has metrics of its own
 	}
-	svc, err := auth.NewService(f.users, f.tokens, f.store, audit.New(f.db), log, reg, auth.Options{
+	svc, err := auth.New(f.users, f.tokens, f.store, audit.New(f.db), log, reg, auth.Options{
 		MaxAttempts: f.opts.maxAttempts, LockoutTTL: f.opts.lockoutTTL, FailOpen: !f.opts.failClosed,
 		UserCacheTTL: 5 * time.Second, TokenCacheTTL: time.Second, Now: f.clock.now,
 	})

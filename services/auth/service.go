@@ -8,17 +8,39 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
+
+// Store keeps the login lockout counters and the revoked token ids:
+// integer values that expire. platform/kv's Redis and memory stores
+// implement it.
+type Store interface {
+	// Incr adds one to key and returns the new value and the time left
+	// before it expires; a new key expires after ttl.
+	Incr(ctx context.Context, key string, ttl time.Duration) (n int64, left time.Duration, err error)
+	// Get returns the value of key (0 when missing) and its time left.
+	Get(ctx context.Context, key string) (n int64, left time.Duration, err error)
+	// Set stores n under key for ttl.
+	Set(ctx context.Context, key string, n int64, ttl time.Duration) error
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// Auditor writes an audit entry that has no transaction of its own
+// (audit.Service implements it).
+type Auditor interface {
+	Write(ctx context.Context, actor audit.Actor, e audit.Entry) error
+}
+
+var _ Auditor = (*audit.Service)(nil)
 
 // Service logs users in and out and verifies their tokens.
 type Service struct {
 	users  *Users
 	tokens *Tokens
-	store  kv.Store
-	audit  *audit.Service
+	store  Store
+	audit  Auditor
 	log    *slog.Logger
 	opts   Options
 	now    func() time.Time
@@ -53,8 +75,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// NewService builds the auth service. It registers auth_logins_total on reg.
-func NewService(users *Users, tokens *Tokens, store kv.Store, auditor *audit.Service, log *slog.Logger, reg prometheus.Registerer, o Options) (*Service, error) {
+// New builds the auth service. It registers auth_logins_total on reg.
+func New(users *Users, tokens *Tokens, store Store, auditor Auditor, log *slog.Logger, reg prometheus.Registerer, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -32,9 +32,9 @@ type Service struct {
 	log      *slog.Logger
 }
 
-// NewService returns the service; bc is nil when there are no other replicas
-// to tell (embedded mode).
-func NewService(reg *Registry, bc Broadcaster, aud Auditor, instance string, log *slog.Logger) *Service {
+// New returns the service; bc is nil when there are no other replicas to
+// tell (embedded mode).
+func New(reg *Registry, bc Broadcaster, aud Auditor, instance string, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -11,6 +11,7 @@
 package budget
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -66,10 +67,18 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// Auditor writes the audit entries of a batch of actions inside the
+// actions' transaction (audit.Service implements it).
+type Auditor interface {
+	RecordAll(ctx context.Context, tx *gorm.DB, items []audit.Item) error
+}
+
+var _ Auditor = (*audit.Service)(nil)
+
 // Service reserves, settles and reports token budgets.
 type Service struct {
 	db           *gorm.DB
-	audit        *audit.Service
+	audit        Auditor
 	metrics      *metrics
 	now          func() time.Time
 	defaultLimit int64
@@ -80,7 +89,7 @@ type Service struct {
 }
 
 // New returns a Service on db that writes audit entries through auditor.
-func New(db *gorm.DB, auditor *audit.Service, o Options) (*Service, error) {
+func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
 	if db == nil || auditor == nil || o.Registerer == nil {
 		return nil, errors.New("budget: database, audit service and metrics registerer are required")
 	}

@@ -118,9 +118,9 @@ func (s *Service) SetLimit(ctx context.Context, actor audit.Actor, tenant, proje
 		if err := writeLedger(tx, ledgerRow(nil, tenant, project, kindLimitSet, 0, 0, actor, now)); err != nil {
 			return err
 		}
-		if err := s.audit.Record(ctx, tx, actor, audit.Entry{
+		if err := s.audit.RecordAll(ctx, tx, []audit.Item{{Actor: actor, Entry: audit.Entry{
 			Action: ActionLimitSet, ResourceType: resourceBudget, ResourceID: tenant + "/" + project, Details: details,
-		}); err != nil {
+		}}}); err != nil {
 			return err
 		}
 		var err error

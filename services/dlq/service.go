@@ -15,10 +15,18 @@ import (
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
+// Auditor writes the audit entry of a resolve inside its transaction
+// (audit.Service implements it).
+type Auditor interface {
+	Record(ctx context.Context, tx *gorm.DB, actor audit.Actor, e audit.Entry) error
+}
+
+var _ Auditor = (*audit.Service)(nil)
+
 // Service lists, shows and resolves stored DLQ messages.
 type Service struct {
 	db        *gorm.DB
-	audit     *audit.Service
+	audit     Auditor
 	publisher Publisher
 	metrics   *Metrics
 	opts      Options
@@ -28,8 +36,8 @@ type Service struct {
 	claimTTL time.Duration
 }
 
-// NewService returns the service; publisher carries requeues.
-func NewService(db *gorm.DB, aud *audit.Service, publisher Publisher, m *Metrics, o Options) *Service {
+// New returns the service; publisher carries requeues.
+func New(db *gorm.DB, aud Auditor, publisher Publisher, m *Metrics, o Options) *Service {
 	return &Service{
 		db: db, audit: aud, publisher: publisher, metrics: m, opts: o.withDefaults(),
 		now:      func() time.Time { return time.Now() },

@@ -95,7 +95,7 @@ func (f *fixture) service(p dlq.Publisher) *dlq.Service {
 	if p == nil {
 		p = &dlq.NATSPublisher{Conn: f.nc, JS: f.js}
 	}
-	return dlq.NewService(f.db, audit.New(f.db), p, f.metrics, f.opts)
+	return dlq.New(f.db, audit.New(f.db), p, f.metrics, f.opts)
 }
 
 // runIngestor runs an ingest worker until the returned stop is called (or

@@ -6,6 +6,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/golden-architecture/control-plane/services/breaker"
 )
 
 // Probe is one dependency.
@@ -35,27 +37,26 @@ type Report struct {
 	Breakers map[string]string `json:"breakers,omitempty"`
 } // @name HealthReport
 
-// AddBreakers adds the circuit breakers' states to the report; any breaker
-// not closed turns an "ok" status into "degraded".
-func (r *Report) AddBreakers(states map[string]string) {
-	r.Breakers = states
-	for _, s := range states {
-		if s != "closed" && r.Status == "ok" {
-			r.Status = "degraded"
-		}
-	}
+// Breakers reports the states of the circuit breakers (breaker.Registry
+// implements it).
+type Breakers interface {
+	States() map[string]breaker.State
 }
 
-// Checker pings every probe concurrently with a timeout.
+var _ Breakers = (*breaker.Registry)(nil)
+
+// Checker pings every probe concurrently with a timeout and reports the
+// breakers' states.
 type Checker struct {
-	probes  []Probe
-	version string
-	timeout time.Duration
+	probes   []Probe
+	breakers Breakers
+	version  string
+	timeout  time.Duration
 }
 
-// NewChecker returns a checker of probes.
-func NewChecker(version string, timeout time.Duration, probes ...Probe) *Checker {
-	return &Checker{probes: probes, version: version, timeout: timeout}
+// New returns a checker of probes; breakers may be nil.
+func New(version string, timeout time.Duration, breakers Breakers, probes ...Probe) *Checker {
+	return &Checker{probes: probes, breakers: breakers, version: version, timeout: timeout}
 }
 
 // Check pings every probe. ok is false when a required one is down.
@@ -92,5 +93,20 @@ func (c *Checker) Check(ctx context.Context) (r Report, ok bool) {
 		}()
 	}
 	wg.Wait()
+	if c.breakers != nil {
+		r.addBreakers(c.breakers.States())
+	}
 	return r, ok
+}
+
+// addBreakers adds the circuit breakers' states to the report; any breaker
+// not closed turns an "ok" status into "degraded".
+func (r *Report) addBreakers(states map[string]breaker.State) {
+	r.Breakers = make(map[string]string, len(states))
+	for name, s := range states {
+		r.Breakers[name] = string(s)
+		if s != breaker.Closed && r.Status == "ok" {
+			r.Status = "degraded"
+		}
+	}
 }
