@@ -36,7 +36,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	workers, cancelWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWorkers()
 	a.Start(workers)
-	servePprof(workers, getenv("PPROF_ADDR"), log)
+	servePprof(workers, cfg.PprofAddr, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {

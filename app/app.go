@@ -40,15 +40,18 @@ type BuildInfo struct {
 
 // App is one running service instance.
 type App struct {
-	cfg      config.Config
-	log      *slog.Logger
-	build    BuildInfo
-	db       *database.DB
-	redis    *redis.Client
-	bus      *natsbus.Bus
-	registry *prometheus.Registry
-	migrator *migrations.Runner
-	router   *gin.Engine
+	cfg   config.Config
+	log   *slog.Logger
+	build BuildInfo
+	db    *database.DB
+	redis *redis.Client
+	// limiterRedis is the rate limiter's own client (RATE_LIMIT_STORAGE_URI),
+	// with the limiter's short timeouts.
+	limiterRedis *redis.Client
+	bus          *natsbus.Bus
+	registry     *prometheus.Registry
+	migrator     *migrations.Runner
+	router       *gin.Engine
 	// breakers guards the outbound dependencies; built first by wireBreakers.
 	breakers *breaker.Registry
 
@@ -211,16 +214,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close waits for the background workers, then closes NATS, Redis and the
-// database, in that order.
+// Close waits for the background workers, then closes NATS, the Redis
+// clients and the database, in that order.
 func (a *App) Close() {
 	a.wg.Wait()
 	if a.bus != nil {
 		a.bus.Close()
 	}
-	if a.redis != nil {
-		if err := a.redis.Close(); err != nil {
-			a.log.Warn("closing redis", slog.Any("error", err))
+	for _, c := range []*redis.Client{a.redis, a.limiterRedis} {
+		if c == nil {
+			continue
+		}
+		if err := c.Close(); err != nil {
+			a.log.Warn("closing redis", slog.String("addr", c.Options().Addr), slog.Any("error", err))
 		}
 	}
 	if a.db != nil {

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/golden-architecture/control-plane/config"
@@ -22,10 +20,7 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 		deps.Limits = handlers.NoLimits{}
 		return nil
 	}
-	opts, err := rateLimitOptions(a.cfg)
-	if err != nil {
-		return err
-	}
+	opts := rateLimitOptions(a.cfg)
 	opts.Log = a.log
 	opts.Metrics = ratelimit.NewMetrics(a.registry, rateLimitScopes(opts)...)
 	opts.Guard = a.breakerGuard(breaker.Redis) // a pass-through without Redis
@@ -36,12 +31,7 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 		if err != nil {
 			return err
 		}
-		a.workers = append(a.workers, func(ctx context.Context) {
-			<-ctx.Done()
-			if err := client.Close(); err != nil {
-				a.log.Warn("closing the rate limit redis client", slog.Any("error", err))
-			}
-		})
+		a.limiterRedis = client // closed by Close
 		store = ratelimit.NewRedisStore(client, a.cfg.RateLimitPrefix)
 		a.log.Info("rate limits", slog.String("store", "redis"), slog.String("addr", client.Options().Addr),
 			slog.String("fail_mode", a.cfg.RateLimitFailMode), slog.Duration("call_timeout", a.cfg.RedisCallTimeout))
@@ -57,46 +47,30 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 	return nil
 }
 
-// rateLimitOptions turns the RATE_LIMIT_* variables into limiter options.
-func rateLimitOptions(cfg config.Config) (ratelimit.Options, error) {
+// rateLimitOptions turns the typed RATE_LIMIT_* settings into limiter options.
+func rateLimitOptions(cfg config.Config) ratelimit.Options {
 	l := cfg.RateLimits
-	opts := ratelimit.Options{
-		Roles:       map[string]ratelimit.Rate{},
-		Scopes:      map[string]ratelimit.Scope{},
+	return ratelimit.Options{
+		Roles: map[string]ratelimit.Rate{
+			string(auth.RoleAdmin):     rate(l.Admin),
+			string(auth.RoleOperator):  rate(l.Operator),
+			string(auth.RoleDeveloper): rate(l.Developer),
+			string(auth.RoleObserver):  rate(l.Observer),
+			string(auth.RoleAnonymous): rate(l.Anonymous),
+		},
+		Scopes: map[string]ratelimit.Scope{
+			ratelimit.ScopeLogin:         {Rate: rate(l.Login), PerIP: true},
+			ratelimit.ScopeBudgetRequest: {Rate: rate(l.BudgetRequest)},
+			ratelimit.ScopeBreakerReset:  {Rate: rate(l.BreakerReset)},
+			ratelimit.ScopeHealth:        {Rate: rate(l.Health)},
+		},
 		FailMode:    ratelimit.FailMode(cfg.RateLimitFailMode),
 		CallTimeout: cfg.RedisCallTimeout,
 	}
-	roles := map[auth.Role]struct{ name, rate string }{
-		auth.RoleAdmin:     {"RATE_LIMIT_ADMIN", l.Admin},
-		auth.RoleOperator:  {"RATE_LIMIT_OPERATOR", l.Operator},
-		auth.RoleDeveloper: {"RATE_LIMIT_DEVELOPER", l.Developer},
-		auth.RoleObserver:  {"RATE_LIMIT_OBSERVER", l.Observer},
-		auth.RoleAnonymous: {"RATE_LIMIT_ANONYMOUS", l.Anonymous},
-	}
-	for role, v := range roles {
-		r, err := ratelimit.ParseRate(v.rate)
-		if err != nil {
-			return opts, fmt.Errorf("%s: %w", v.name, err)
-		}
-		opts.Roles[string(role)] = r
-	}
-	scopes := map[string]struct {
-		name, rate string
-		perIP      bool
-	}{
-		ratelimit.ScopeLogin:         {"RATE_LIMIT_LOGIN", l.Login, true},
-		ratelimit.ScopeBudgetRequest: {"RATE_LIMIT_BUDGET_REQUEST", l.BudgetRequest, false},
-		ratelimit.ScopeBreakerReset:  {"RATE_LIMIT_BREAKER_RESET", l.BreakerReset, false},
-		ratelimit.ScopeHealth:        {"RATE_LIMIT_HEALTH", l.Health, false},
-	}
-	for scope, v := range scopes {
-		r, err := ratelimit.ParseRate(v.rate)
-		if err != nil {
-			return opts, fmt.Errorf("%s: %w", v.name, err)
-		}
-		opts.Scopes[scope] = ratelimit.Scope{Rate: r, PerIP: v.perIP}
-	}
-	return opts, nil
+}
+
+func rate(r config.Rate) ratelimit.Rate {
+	return ratelimit.Rate{Formatted: r.String(), Period: r.Period, Limit: r.Limit}
 }
 
 // rateLimitScopes are the metric label values: the roles and route scopes.

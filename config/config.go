@@ -72,6 +72,8 @@ type Config struct {
 	BreakerHalfOpenMaxCalls int
 
 	MetricsBearerToken string
+	// PprofAddr serves net/http/pprof on this loopback address when set.
+	PprofAddr string
 
 	LogLevel        string
 	LogFormat       string
@@ -81,18 +83,35 @@ type Config struct {
 	InstanceID      string
 }
 
-// RateLimits holds every limit in ulule/limiter's format ("100-M").
+// RateLimits holds every limit, parsed from ulule/limiter's format ("100-M").
 type RateLimits struct {
-	Admin         string
-	Operator      string
-	Developer     string
-	Observer      string
-	Anonymous     string
-	Login         string
-	BudgetRequest string
-	BreakerReset  string
-	Health        string
+	Admin         Rate
+	Operator      Rate
+	Developer     Rate
+	Observer      Rate
+	Anonymous     Rate
+	Login         Rate
+	BudgetRequest Rate
+	BreakerReset  Rate
+	Health        Rate
 }
+
+// Rate is a request limit: Limit requests (at least one) per Period. It is
+// written "<limit>-<S|M|H|D>" in the environment and in the redacted
+// configuration.
+type Rate struct {
+	Limit  int64
+	Period time.Duration
+}
+
+// String writes the rate back in the format it was read from.
+func (r Rate) String() string {
+	unit := map[time.Duration]string{time.Second: "S", time.Minute: "M", time.Hour: "H", 24 * time.Hour: "D"}[r.Period]
+	return fmt.Sprintf("%d-%s", r.Limit, unit)
+}
+
+// MarshalText makes a rate read "100-M" in JSON (the redacted configuration).
+func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
 // Production reports whether the process runs against external stores. A
 // DATABASE_URL makes it production: demo users are then opt-in and a JWT key
@@ -141,15 +160,15 @@ func Load(getenv func(string) string) (Config, error) {
 		RateLimitPrefix:   l.str("RATE_LIMIT_PREFIX", "ratelimit"),
 		RateLimitFailMode: l.oneOf("RATE_LIMIT_FAIL_MODE", "open", "open", "closed"),
 		RateLimits: RateLimits{
-			Admin:         l.rate("RATE_LIMIT_ADMIN", "100-M"),
-			Operator:      l.rate("RATE_LIMIT_OPERATOR", "50-M"),
-			Developer:     l.rate("RATE_LIMIT_DEVELOPER", "30-M"),
-			Observer:      l.rate("RATE_LIMIT_OBSERVER", "20-M"),
-			Anonymous:     l.rate("RATE_LIMIT_ANONYMOUS", "5-M"),
-			Login:         l.rate("RATE_LIMIT_LOGIN", "5-M"),
-			BudgetRequest: l.rate("RATE_LIMIT_BUDGET_REQUEST", "30-M"),
-			BreakerReset:  l.rate("RATE_LIMIT_BREAKER_RESET", "5-M"),
-			Health:        l.rate("RATE_LIMIT_HEALTH", "60-M"),
+			Admin:         l.rate("RATE_LIMIT_ADMIN", Rate{100, time.Minute}),
+			Operator:      l.rate("RATE_LIMIT_OPERATOR", Rate{50, time.Minute}),
+			Developer:     l.rate("RATE_LIMIT_DEVELOPER", Rate{30, time.Minute}),
+			Observer:      l.rate("RATE_LIMIT_OBSERVER", Rate{20, time.Minute}),
+			Anonymous:     l.rate("RATE_LIMIT_ANONYMOUS", Rate{5, time.Minute}),
+			Login:         l.rate("RATE_LIMIT_LOGIN", Rate{5, time.Minute}),
+			BudgetRequest: l.rate("RATE_LIMIT_BUDGET_REQUEST", Rate{30, time.Minute}),
+			BreakerReset:  l.rate("RATE_LIMIT_BREAKER_RESET", Rate{5, time.Minute}),
+			Health:        l.rate("RATE_LIMIT_HEALTH", Rate{60, time.Minute}),
 		},
 		RedisCallTimeout: l.durIn("REDIS_CALL_TIMEOUT", 250*time.Millisecond, time.Millisecond, time.Minute),
 
@@ -167,6 +186,7 @@ func Load(getenv func(string) string) (Config, error) {
 		BreakerHalfOpenMaxCalls: l.intIn("BREAKER_HALF_OPEN_MAX_CALLS", 3, 1, 1000),
 
 		MetricsBearerToken: l.secret("METRICS_BEARER_TOKEN", ""),
+		PprofAddr:          l.str("PPROF_ADDR", ""),
 
 		LogLevel:        l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:       l.oneOf("LOG_FORMAT", "json", "json", "text"),

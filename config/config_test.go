@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,8 +40,10 @@ func TestLoadDefaults(t *testing.T) {
 		{"BcryptCost", c.BcryptCost, 12},
 		{"SeedDemoUsers", c.SeedDemoUsers, true},
 		{"Production", c.Production(), false},
-		{"RateLimits", c.RateLimits, RateLimits{Admin: "100-M", Operator: "50-M", Developer: "30-M", Observer: "20-M",
-			Anonymous: "5-M", Login: "5-M", BudgetRequest: "30-M", BreakerReset: "5-M", Health: "60-M"}},
+		{"RateLimits", c.RateLimits, RateLimits{Admin: Rate{100, time.Minute}, Operator: Rate{50, time.Minute},
+			Developer: Rate{30, time.Minute}, Observer: Rate{20, time.Minute}, Anonymous: Rate{5, time.Minute},
+			Login: Rate{5, time.Minute}, BudgetRequest: Rate{30, time.Minute}, BreakerReset: Rate{5, time.Minute},
+			Health: Rate{60, time.Minute}}},
 		{"BudgetDefaultLimit", c.BudgetDefaultLimit, int64(100000)},
 		{"DLQStream", c.DLQStream, "DLQ"},
 		{"BreakerFailureThreshold", c.BreakerFailureThreshold, 5},
@@ -100,6 +103,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad bool", map[string]string{"MIGRATE_ON_START": "maybe"}, "MIGRATE_ON_START"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{"bad rate", map[string]string{"RATE_LIMIT_LOGIN": "5 per minute"}, "RATE_LIMIT_LOGIN"},
+		{"rate of no request", map[string]string{"RATE_LIMIT_ADMIN": "0-M"}, "RATE_LIMIT_ADMIN"},
+		{"rate per week", map[string]string{"RATE_LIMIT_HEALTH": "10-W"}, "RATE_LIMIT_HEALTH"},
 		{"short jwt secret", map[string]string{"JWT_SECRET": "short"}, "JWT_SECRET"},
 		{"production without key", map[string]string{"DATABASE_URL": "postgres://db/app"}, "JWT_SECRET"},
 		{"cors star", map[string]string{"CORS_ALLOW_ORIGINS": "*"}, "CORS_ALLOW_ORIGINS"},
@@ -143,5 +148,28 @@ func TestSecretFromFile(t *testing.T) {
 	}
 	if c.JWTSecret != want {
 		t.Errorf("JWTSecret = %q, want the file's content without the newline", c.JWTSecret)
+	}
+}
+
+// TestRatesAreTyped: RATE_LIMIT_* are parsed once into limits and periods,
+// and the redacted configuration writes them back in their own format.
+func TestRatesAreTyped(t *testing.T) {
+	env := map[string]string{"RATE_LIMIT_LOGIN": "5-s", "RATE_LIMIT_BUDGET_REQUEST": "2-D", "RATE_LIMIT_ADMIN": "7-h"}
+	c, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Rate{"login": {5, time.Second}, "budget": {2, 24 * time.Hour}, "admin": {7, time.Hour}, "health": {60, time.Minute}}
+	got := map[string]Rate{"login": c.RateLimits.Login, "budget": c.RateLimits.BudgetRequest, "admin": c.RateLimits.Admin, "health": c.RateLimits.Health}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rates (-want +got):\n%s", diff)
+	}
+	b, err := json.Marshal(c.Redacted()["rate_limits"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantJSON = `{"Admin":"7-H","Operator":"50-M","Developer":"30-M","Observer":"20-M","Anonymous":"5-M","Login":"5-S","BudgetRequest":"2-D","BreakerReset":"5-M","Health":"60-M"}`
+	if string(b) != wantJSON {
+		t.Errorf("redacted rate_limits = %s, want %s", b, wantJSON)
 	}
 }

@@ -142,13 +142,21 @@ func (l *loader) list(name string) []string {
 	return out
 }
 
-// rate validates a limit in ulule/limiter's format ("<limit>-<period>", period
-// S, M, H or D).
-func (l *loader) rate(name, def string) string {
-	v := l.str(name, def)
-	if _, err := limiter.NewRateFromFormatted(v); err != nil {
-		l.fail(name, "%q is not a rate like 100-M (%v)", v, err)
+// rate reads a limit in ulule/limiter's format ("<limit>-<period>", period
+// S, M, H or D) with a limit of at least one.
+func (l *loader) rate(name string, def Rate) Rate {
+	v, ok := l.raw(name)
+	if !ok {
 		return def
 	}
-	return v
+	r, err := limiter.NewRateFromFormatted(v)
+	switch {
+	case err != nil:
+		l.fail(name, "%q is not a rate like 100-M (%v)", v, err)
+		return def
+	case r.Limit < 1:
+		l.fail(name, "%q allows no request; the limit must be at least 1", v)
+		return def
+	}
+	return Rate{Limit: r.Limit, Period: r.Period}
 }

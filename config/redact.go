@@ -52,6 +52,7 @@ func (c Config) Redacted() map[string]any {
 		"breaker_open_timeout":        c.BreakerOpenTimeout.String(),
 		"breaker_half_open_max_calls": c.BreakerHalfOpenMaxCalls,
 		"metrics_bearer_token_set":    c.MetricsBearerToken != "",
+		"pprof_addr":                  c.PprofAddr,
 		"log_level":                   c.LogLevel,
 		"log_format":                  c.LogFormat,
 		"shutdown_timeout":            c.ShutdownTimeout.String(),

@@ -13,6 +13,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
 // AuthService is what the auth handlers need from services/auth.
@@ -60,7 +61,7 @@ type MeResponse struct {
 // Register implements Resource.
 func (h *Auth) Register(api *gin.RouterGroup, limits RouteLimiter) {
 	g := api.Group("/auth")
-	g.POST("/login", limits.Scope("login"), h.Login)
+	g.POST("/login", limits.Scope(ratelimit.ScopeLogin), h.Login)
 	g.POST("/logout", middleware.Authenticated(), h.Logout)
 	g.GET("/me", middleware.Authenticated(), h.Me)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/breaker"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
 // BreakerService is what the circuit breaker handlers need from
@@ -64,8 +65,8 @@ type BreakerResetResponse struct {
 func (h *Breakers) Register(api *gin.RouterGroup, limits RouteLimiter) {
 	g := api.Group("/circuit-breakers", middleware.Authenticated())
 	g.GET("", middleware.Require(auth.PermMetricsView), h.List)
-	g.POST("/reset_all", middleware.Require(auth.PermSystemAdmin), limits.Scope("breaker_reset"), h.ResetAll)
-	g.POST("/:name/reset", middleware.Require(auth.PermSystemAdmin), limits.Scope("breaker_reset"), h.Reset)
+	g.POST("/reset_all", middleware.Require(auth.PermSystemAdmin), limits.Scope(ratelimit.ScopeBreakerReset), h.ResetAll)
+	g.POST("/:name/reset", middleware.Require(auth.PermSystemAdmin), limits.Scope(ratelimit.ScopeBreakerReset), h.Reset)
 }
 
 // List godoc

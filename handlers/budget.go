@@ -12,6 +12,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/budget"
 	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
 // BudgetService is what the budget routes need (services/budget implements it).
@@ -42,7 +43,7 @@ const (
 func (h *Budget) Register(api *gin.RouterGroup, limits RouteLimiter) {
 	g := api.Group("/budget", middleware.Authenticated())
 	view := middleware.Require(auth.PermBudgetView)
-	g.POST("/request", view, limits.Scope("budget_request"), h.Request)
+	g.POST("/request", view, limits.Scope(ratelimit.ScopeBudgetRequest), h.Request)
 	g.POST("/commit", view, h.Commit)
 	g.POST("/release", view, h.Release)
 	g.GET("/state", view, h.State)

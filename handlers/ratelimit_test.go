@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/ulule/limiter/v3"
 
 	"github.com/golden-architecture/control-plane/handlers"
 	"github.com/golden-architecture/control-plane/internal/testenv"
@@ -65,7 +66,7 @@ func rlOptions(t testing.TB, overrides map[string]string) ratelimit.Options {
 		if v, ok := overrides[name]; ok {
 			s = v
 		}
-		r, err := ratelimit.ParseRate(s)
+		r, err := limiter.NewRateFromFormatted(s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,11 +18,12 @@ import (
 
 	"github.com/golden-architecture/control-plane/middleware"
 	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
 // RouteLimiter supplies the rate-limit middleware: Global limits every /api/v1
-// request by role (or IP when anonymous); Scope adds a per-route limit such as
-// "login" or "health".
+// request by role (or IP when anonymous); Scope adds a per-route limit named
+// by one of the ratelimit.Scope* constants.
 type RouteLimiter interface {
 	Global() gin.HandlerFunc
 	Scope(name string) gin.HandlerFunc
@@ -88,7 +89,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.NoMethod(middleware.MethodNotAllowed)
 
 	r.GET("/", d.Health.Root)
-	r.GET("/health", limits.Scope("health"), d.Health.Check)
+	r.GET("/health", limits.Scope(ratelimit.ScopeHealth), d.Health.Check)
 	r.GET("/health/live", d.Health.Live)
 	r.GET("/health/ready", d.Health.Ready)
 	r.GET("/metrics", metricsAuth(d.MetricsToken), serveMetrics(d.Metrics))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/golden-architecture/control-plane/middleware"
 	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
 	"github.com/golden-architecture/control-plane/services/stats"
 )
 
@@ -35,7 +36,7 @@ type StatsResponse struct {
 
 // Register implements Resource.
 func (h *Stats) Register(api *gin.RouterGroup, limits RouteLimiter) {
-	api.GET("/stats", middleware.Authenticated(), middleware.Require(auth.PermMetricsView), limits.Scope("health"), h.Get)
+	api.GET("/stats", middleware.Authenticated(), middleware.Require(auth.PermMetricsView), limits.Scope(ratelimit.ScopeHealth), h.Get)
 }
 
 // Get godoc

@@ -22,18 +22,6 @@ import (
 // Rate is a limit in ulule/limiter's format: Limit requests per Period.
 type Rate = limiter.Rate
 
-// ParseRate reads a rate such as "100-M" (S, M, H or D).
-func ParseRate(s string) (Rate, error) {
-	r, err := limiter.NewRateFromFormatted(s)
-	if err != nil {
-		return Rate{}, fmt.Errorf("rate %q: %w", s, err)
-	}
-	if r.Limit < 1 {
-		return Rate{}, fmt.Errorf("rate %q: the limit must be at least 1", s)
-	}
-	return r, nil
-}
-
 // FailMode says what happens to requests while the store does not answer.
 type FailMode string
 

@@ -19,7 +19,7 @@ import (
 
 func mustRate(t testing.TB, s string) ratelimit.Rate {
 	t.Helper()
-	r, err := ratelimit.ParseRate(s)
+	r, err := limiter.NewRateFromFormatted(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,33 +47,6 @@ func newLimiter(t testing.TB, store ratelimit.Store, opts ratelimit.Options) *ra
 		t.Fatal(err)
 	}
 	return l
-}
-
-func TestParseRate(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    ratelimit.Rate
-		wantErr bool
-	}{
-		{in: "100-M", want: ratelimit.Rate{Formatted: "100-M", Period: time.Minute, Limit: 100}},
-		{in: "5-s", want: ratelimit.Rate{Formatted: "5-s", Period: time.Second, Limit: 5}},
-		{in: "2-D", want: ratelimit.Rate{Formatted: "2-D", Period: 24 * time.Hour, Limit: 2}},
-		{in: "0-M", wantErr: true},
-		{in: "ten-M", wantErr: true},
-		{in: "10-W", wantErr: true},
-		{in: "10", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ratelimit.ParseRate(tt.in)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("ParseRate(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("ParseRate(%q) = %+v, want %+v", tt.in, got, tt.want)
-			}
-		})
-	}
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
