@@ -78,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return users(ctx, args, getenv, stdin, stdout, stderr)
 	case "keys":
 		return keys(args, getenv, stdout)
+	case "reconcile":
+		return reconcile(ctx, getenv, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
 	case "smoke":
@@ -99,6 +101,7 @@ commands:
   users set-password   change a password: --username NAME, password on stdin
   keys rotate          add a new current RS256 signing key (JWT_KEYS_DIR, else DATA_DIR/keys)
   keys list            list the RS256 keys that sign or still verify tokens
+  reconcile            check that every budget's counters match its ledger and reservations
   healthcheck          exit 0 when GET /health/live on this host's PORT answers 200 (for container HEALTHCHECK)
   smoke --base-url URL post-deploy smoke test of a live instance (SMOKE_USERNAME, SMOKE_PASSWORD)
 
