@@ -25,6 +25,7 @@ import (
 	"github.com/golden-architecture/control-plane/migrations"
 	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/platform/natsbus"
+	"github.com/golden-architecture/control-plane/platform/redisconn"
 	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/health"
 )
@@ -112,18 +113,17 @@ func (a *App) openStores(ctx context.Context) error {
 	}
 
 	if a.cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(a.cfg.RedisURL)
+		client, err := redisconn.New(a.cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
-		opts.DialTimeout = 2 * time.Second
-		a.redis = redis.NewClient(opts)
+		a.redis = client
 		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if err := a.redis.Ping(pingCtx).Err(); err != nil {
 			a.log.Warn("redis is not answering at start; continuing, /health reports it", slog.Any("error", err))
 		}
-		a.log.Info("redis", slog.String("mode", "external"), slog.String("addr", opts.Addr), slog.Int("db", opts.DB))
+		a.log.Info("redis", slog.String("mode", "external"), slog.String("addr", client.Options().Addr), slog.Int("db", client.Options().DB))
 	} else {
 		a.log.Info("redis", slog.String("mode", "embedded"), slog.String("store", "in-process memory (single instance)"))
 	}

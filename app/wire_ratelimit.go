@@ -1,11 +1,13 @@
 package app
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/handlers"
 	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/platform/redisconn"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
@@ -27,9 +29,9 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 
 	var store ratelimit.Store
 	if uri := a.cfg.RateLimitStorageURI; uri != "" {
-		client, err := ratelimit.NewRedisClient(uri, a.cfg.RedisCallTimeout)
+		client, err := redisconn.NewBounded(uri, a.cfg.RedisCallTimeout)
 		if err != nil {
-			return err
+			return fmt.Errorf("RATE_LIMIT_STORAGE_URI: %w", err)
 		}
 		a.limiterRedis = client // closed by Close
 		store = ratelimit.NewRedisStore(client, a.cfg.RateLimitPrefix)

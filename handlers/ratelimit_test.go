@@ -20,6 +20,7 @@ import (
 	"github.com/golden-architecture/control-plane/handlers"
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/platform/redisconn"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/errs"
 	"github.com/golden-architecture/control-plane/services/health"
@@ -557,7 +558,7 @@ func BenchmarkRateLimitMiddleware(b *testing.B) {
 	if url == "" {
 		url = "redis://127.0.0.1:6379/0"
 	}
-	client, err := ratelimit.NewRedisClient(url, 250*time.Millisecond)
+	client, err := redisconn.NewBounded(url, 250*time.Millisecond)
 	if err != nil {
 		b.Fatal(err)
 	}

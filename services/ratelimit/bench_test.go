@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/golden-architecture/control-plane/platform/redisconn"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
@@ -66,7 +67,7 @@ func BenchmarkLimiter(b *testing.B) {
 		}
 	})
 	b.Run("redis_incr", func(b *testing.B) {
-		client, err := ratelimit.NewRedisClient(url, 250*time.Millisecond)
+		client, err := redisconn.NewBounded(url, 250*time.Millisecond)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
+	"github.com/golden-architecture/control-plane/platform/redisconn"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
@@ -25,7 +26,7 @@ func testRedisURL(t testing.TB) string {
 
 func redisLimiter(t testing.TB, url, prefix string, opts ratelimit.Options) (*ratelimit.Limiter, *redis.Client) {
 	t.Helper()
-	client, err := ratelimit.NewRedisClient(url, 250*time.Millisecond)
+	client, err := redisconn.NewBounded(url, 250*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}

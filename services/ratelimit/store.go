@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
@@ -36,27 +35,8 @@ func NewMemoryStore(prefix string) Store {
 	})
 }
 
-// NewRedisClient builds the limiter's own Redis client from a redis:// URL.
-// Every network step is bounded by callTimeout and the client honours the
-// context deadline, so a Redis that hangs costs at most callTimeout per call.
-func NewRedisClient(url string, callTimeout time.Duration) (*redis.Client, error) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("RATE_LIMIT_STORAGE_URI: %w", err)
-	}
-	opts.DialTimeout = callTimeout
-	opts.ReadTimeout = callTimeout
-	opts.WriteTimeout = callTimeout
-	opts.PoolTimeout = callTimeout
-	opts.ContextTimeoutEnabled = true
-	// One dial per attempt and one retry (a connection that broke when Redis
-	// restarted); the per-call context deadline bounds the whole call anyway.
-	opts.DialerRetries = 1
-	opts.MaxRetries = 1
-	return redis.NewClient(opts), nil
-}
-
-// NewRedisStore returns a store shared by every replica using client. Keys
+// NewRedisStore returns a store shared by every replica using client (built
+// with redisconn.NewBounded, so a down Redis costs one call timeout). Keys
 // are "<prefix>:<scope>:<key>". ulule's Redis store loads its Lua script when
 // built, which fails while Redis is down, so the store is built on the first
 // call that finds Redis answering: the service starts during an outage and
