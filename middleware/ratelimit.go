@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -18,16 +19,27 @@ import (
 // run as separate middlewares.
 const ctxRateLimit = "ratelimit.closest"
 
-// RateLimits is the router's RouteLimiter backed by a ratelimit.Limiter. It
-// runs after Identify: a verified token is limited as its user and role, any
-// other request (no token, or one that does not verify) as its client IP.
+// Limiter counts requests against the configured limits
+// (ratelimit.Limiter implements it).
+type Limiter interface {
+	Global(ctx context.Context, role, key string) (ratelimit.Result, error)
+	Scope(ctx context.Context, name, key string) (ratelimit.Result, error)
+	HasScope(name string) bool
+	ScopePerIP(name string) bool
+}
+
+var _ Limiter = (*ratelimit.Limiter)(nil)
+
+// RateLimits is the router's RouteLimiter backed by a Limiter. It runs after
+// Identify: a verified token is limited as its user and role, any other
+// request (no token, or one that does not verify) as its client IP.
 type RateLimits struct {
-	limiter *ratelimit.Limiter
+	limiter Limiter
 	now     func() time.Time
 }
 
 // NewRateLimits returns the rate-limit middleware of l.
-func NewRateLimits(l *ratelimit.Limiter) *RateLimits {
+func NewRateLimits(l Limiter) *RateLimits {
 	return &RateLimits{limiter: l, now: time.Now}
 }
 
