@@ -101,9 +101,6 @@ func StartEmbedded(dir string, port int) (*server.Server, error) {
 	return srv, nil
 }
 
-// Embedded reports whether the bus owns its server.
-func (b *Bus) Embedded() bool { return b.server != nil }
-
 // Ping checks the connection with a round trip to the server.
 func (b *Bus) Ping(ctx context.Context) error {
 	if !b.Conn.IsConnected() {

@@ -142,4 +142,18 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	return f
 }
 
+// user reads an account as the service shows it.
+func (f *fixture) user(t testing.TB, username string) auth.User {
+	t.Helper()
+	var id string
+	if err := f.db.Table("users").Select("id").Where("username = ?", username).Row().Scan(&id); err != nil {
+		t.Fatalf("find user %s: %v", username, err)
+	}
+	u, err := f.users.ByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 func actor(ip string) audit.Actor { return audit.Actor{ClientIP: ip, RequestID: "req-" + ip} }

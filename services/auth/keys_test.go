@@ -111,7 +111,7 @@ func TestUnknownKidReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherTokens, _ := auth.NewTokens(auth.TokenOptions{Issuer: "test-iss", Audience: "test-aud", TTL: time.Hour, Keys: other, Now: f.clock.now})
-	admin, _ := f.users.ByUsername(ctx, "admin")
+	admin := f.user(t, "admin")
 	issued, err := otherTokens.Issue(admin)
 	if err != nil {
 		t.Fatal(err)

@@ -256,7 +256,7 @@ func TestLoginAudit(t *testing.T) {
 	if err := f.db.Order("id").Find(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
-	admin, _ := f.users.ByUsername(context.Background(), "admin")
+	admin := f.user(t, "admin")
 	type row struct{ Action, UserID, IP, Reason string }
 	var got []row
 	for _, r := range rows {

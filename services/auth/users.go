@@ -50,12 +50,6 @@ func NewUsers(db *gorm.DB, cost int, now func() time.Time) *Users {
 	return &Users{db: db, cost: cost, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 
-// ByUsername finds an account by its (normalized) name.
-func (u *Users) ByUsername(ctx context.Context, username string) (User, error) {
-	row, err := u.account(ctx, username)
-	return userOf(row), err
-}
-
 // ByID finds an account by id.
 func (u *Users) ByID(ctx context.Context, id string) (User, error) {
 	var row models.User

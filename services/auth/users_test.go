@@ -194,9 +194,8 @@ func TestEnsureAdmin(t *testing.T) {
 			if err != nil || changed != s.wantChanged {
 				t.Fatalf("EnsureAdmin = %v, %v; want changed=%v", changed, err, s.wantChanged)
 			}
-			u, err := f.users.ByUsername(ctx, "root")
-			if err != nil || u.Role != "admin" || u.Disabled {
-				t.Fatalf("root = %+v, %v; want an enabled admin", u, err)
+			if u := f.user(t, "root"); u.Role != auth.RoleAdmin || u.Disabled {
+				t.Fatalf("root = %+v; want an enabled admin", u)
 			}
 			if _, err := f.svc.Login(ctx, actor("10.0.0.2"), "root", s.password); err != nil {
 				t.Errorf("login with the bootstrap password: %v", err)

@@ -91,11 +91,6 @@ func (s *Service) Get(ctx context.Context, id string) (Message, error) {
 	return messageOf(row), nil
 }
 
-// Unresolved counts unresolved messages across all replicas.
-func (s *Service) Unresolved(ctx context.Context) (int64, error) {
-	return countUnresolved(ctx, s.db)
-}
-
 // RefreshGauge keeps dlq_unresolved equal to the database count, which other
 // replicas change too, until ctx ends.
 func (s *Service) RefreshGauge(ctx context.Context, every time.Duration, log *slog.Logger) {
