@@ -73,7 +73,7 @@ export interface paths {
         };
         /**
          * List audit entries
-         * @description Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is absent.
+         * @description Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is null.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -582,10 +582,10 @@ export interface components {
         AuditPage: {
             readonly items: components["schemas"]["AuditEntry"][];
             /**
-             * @description NextCursor fetches the next page; absent on the last page.
+             * @description NextCursor fetches the next page; null on the last page.
              * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6IjQyIn0
              */
-            readonly next_cursor?: string;
+            readonly next_cursor: string | null;
         };
         BudgetApproval: {
             /** @example 1500 */
