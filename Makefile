@@ -2,12 +2,20 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+GOBIN   := $(or $(shell go env GOBIN),$(shell go env GOPATH)/bin)
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT         := $(GOBIN)/golangci-lint
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
 TEST_NATS_URL     ?= nats://127.0.0.1:4222
 
-.PHONY: build run test test-integration lint docs client ci bench smoke docker
+.DEFAULT_GOAL := help
+.PHONY: help build run test test-integration lint golangci-lint docs client ci bench smoke docker
+
+help: ## this list (the default target)
+	@echo 'usage: make [target]'
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 build: ## static binary in bin/
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/control-plane .
@@ -21,10 +29,18 @@ test: ## unit and integration tests on the embedded stores
 test-integration: ## the same suites against real PostgreSQL, Redis and NATS
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_REDIS_URL='$(TEST_REDIS_URL)' TEST_NATS_URL='$(TEST_NATS_URL)' go test -race -count=1 ./...
 
-lint: ## gofmt, go vet, golangci-lint
+lint: golangci-lint ## gofmt, go vet, golangci-lint (installs the pinned golangci-lint on first use)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	go vet ./...
-	golangci-lint run
+	$(GOLANGCI_LINT) run
+
+# Reinstalls when the binary in GOBIN is missing or another version, so every
+# developer lints with the version CI pins (.github/workflows/ci.yml).
+golangci-lint:
+	@go version -m $(GOLANGCI_LINT) 2>/dev/null | grep -q 'golangci-lint/v2[[:space:]]*$(GOLANGCI_LINT_VERSION)[[:space:]]' || { \
+		echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(GOBIN) (a few minutes, once)"; \
+		go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) || { \
+			echo "could not install it; install golangci-lint $(GOLANGCI_LINT_VERSION) by hand (see golangci-lint.run) and put it in $(GOBIN)"; exit 1; }; }
 
 docs: ## regenerate docs/openapi.json and docs/openapi.yaml (OpenAPI 3.1) from the swag annotations
 	go run ./cmd/openapi
