@@ -19,7 +19,7 @@ func composeServices(t *testing.T) map[string]any {
 
 func TestComposeServices(t *testing.T) {
 	services := composeServices(t)
-	for _, name := range []string{"postgres", "redis", "nats", "api", "prometheus", "grafana"} {
+	for _, name := range []string{"postgres", "redis", "nats", "api", "prometheus", "alertmanager", "grafana"} {
 		t.Run(name, func(t *testing.T) {
 			svc, ok := services[name]
 			if !ok {
@@ -69,8 +69,8 @@ func TestComposeCommitsNoSecrets(t *testing.T) {
 			}
 			t.Run(name+"/"+key, func(t *testing.T) {
 				val := str(v)
-				if !strings.Contains(val, "${") {
-					t.Fatalf("%s = %q is a literal; take it from .env", key, val)
+				if val != "" && !strings.Contains(val, "${") {
+					t.Fatalf("%s = %q is a literal; take it from .env (or set it empty to withhold it)", key, val)
 				}
 				// Every interpolated secret must be required (:?) or empty by default (:-).
 				for _, m := range interpolation.FindAllStringSubmatch(val, -1) {
@@ -106,6 +106,7 @@ func TestComposeMountsWhatGrafanaAndPrometheusRead(t *testing.T) {
 	}{
 		{"prometheus config", "prometheus", "./deploy/prometheus.yml", "/etc/prometheus/prometheus.yml"},
 		{"alert rules beside it", "prometheus", "./deploy/alerts.yml", "/etc/prometheus/alerts.yml"},
+		{"alertmanager config", "alertmanager", "./deploy/alertmanager.yml", "/etc/alertmanager/alertmanager.yml"},
 		{"grafana provisioning", "grafana", "./deploy/grafana/provisioning", "/etc/grafana/provisioning"},
 		{"dashboards where the provider looks", "grafana", "./deploy/grafana/dashboards", str(dig(provider, "providers", 0, "options", "path"))},
 	}
@@ -154,4 +155,49 @@ func TestDockerfileFinalStage(t *testing.T) {
 			}
 		}
 	})
+}
+
+// envExample returns the variables of .env.example in order with their
+// values, and which of them are compose's own (the section "docker compose
+// only"), which the api must not get.
+func envExample(t *testing.T) (vars [][2]string, composeOnly map[string]bool) {
+	t.Helper()
+	data, err := os.ReadFile("../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	composeOnly = map[string]bool{}
+	inComposeSection := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "# --- docker compose only") {
+			inComposeSection = true
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		vars = append(vars, [2]string{name, value})
+		if inComposeSection {
+			composeOnly[name] = true
+		}
+	}
+	if len(vars) < 40 || len(composeOnly) == 0 {
+		t.Fatalf("got %d variables (%d compose-only) in .env.example; did its format change?", len(vars), len(composeOnly))
+	}
+	return vars, composeOnly
+}
+
+// TestComposeAPIReadsTheEnvFile checks the file itself; TestDockerComposeConfig
+// checks what docker-compose makes of it.
+func TestComposeAPIReadsTheEnvFile(t *testing.T) {
+	api := composeServices(t)["api"]
+	if got := str(dig(api, "env_file")); got != "${API_ENV_FILE:-.env}" {
+		t.Errorf("api env_file = %q, want ${API_ENV_FILE:-.env}: every variable of .env must reach the api", got)
+	}
+	_, composeOnly := envExample(t)
+	for name := range composeOnly {
+		if v, ok := dig(api, "environment").(map[string]any)[name]; !ok || str(v) != "" {
+			t.Errorf("api environment %s = %v, want it set empty: compose's own values stay out of the api", name, v)
+		}
+	}
 }

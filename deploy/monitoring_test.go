@@ -30,6 +30,52 @@ func TestPrometheusScrapesTheAPI(t *testing.T) {
 	}
 }
 
+// TestAlertsReachTheWebhook follows an alert from Prometheus to the receiver:
+// Prometheus sends to the compose service, whose route ends at a webhook
+// read from the file the compose command writes ALERT_WEBHOOK_URL into.
+func TestAlertsReachTheWebhook(t *testing.T) {
+	services := composeServices(t)
+	if _, ok := services["alertmanager"]; !ok {
+		t.Fatal("docker-compose.yml has no alertmanager service")
+	}
+	prom := readYAML(t, "prometheus.yml")
+	if got := str(dig(prom, "alerting", "alertmanagers", 0, "static_configs", 0, "targets", 0)); got != "alertmanager:9093" {
+		t.Errorf("prometheus sends alerts to %q, want alertmanager:9093", got)
+	}
+	am := readYAML(t, "alertmanager.yml")
+	receivers := map[string]any{}
+	for _, r := range list(am["receivers"]) {
+		receivers[str(dig(r, "name"))] = r
+	}
+	routed := []string{str(dig(am, "route", "receiver"))}
+	for _, r := range list(dig(am, "route", "routes")) {
+		routed = append(routed, str(dig(r, "receiver")))
+	}
+	command := strings.Join(func() []string {
+		var s []string
+		for _, c := range list(dig(services["alertmanager"], "command")) {
+			s = append(s, str(c))
+		}
+		return s
+	}(), " ")
+	for _, name := range routed {
+		file := str(dig(receivers[name], "webhook_configs", 0, "url_file"))
+		if file == "" {
+			t.Errorf("route to receiver %q, which has no webhook url_file", name)
+			continue
+		}
+		if !strings.Contains(command, `"$$ALERT_WEBHOOK_URL" > `+file) {
+			t.Errorf("receiver %q reads %s, but the compose command does not write ALERT_WEBHOOK_URL there: %s", name, file, command)
+		}
+		if got := str(dig(receivers[name], "webhook_configs", 0, "send_resolved")); got != "true" {
+			t.Errorf("receiver %q: send_resolved = %q, want true", name, got)
+		}
+	}
+	if got := str(dig(services["alertmanager"], "environment", "ALERT_WEBHOOK_URL")); got != "${ALERT_WEBHOOK_URL:-}" {
+		t.Errorf("alertmanager ALERT_WEBHOOK_URL = %q, want ${ALERT_WEBHOOK_URL:-}", got)
+	}
+}
+
 func TestAlertRules(t *testing.T) {
 	doc := readYAML(t, "alerts.yml")
 	rules := map[string]any{}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goccy/go-yaml"
 )
 
 // lookTool returns the path of an external checker, skipping the test when it
@@ -74,6 +76,28 @@ func TestPromtool(t *testing.T) {
 	})
 }
 
+// TestAmtool checks deploy/alertmanager.yml with Alertmanager's own parser.
+// Debian's amtool (0.25) predates the webhook's url_file (0.26, the compose
+// image is 0.27), so the check reads the same file with a literal url.
+func TestAmtool(t *testing.T) {
+	amtool := lookTool(t, "amtool", "prometheus-alertmanager")
+	data, err := os.ReadFile("alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "url_file: /alertmanager/webhook_url") {
+		t.Fatal("alertmanager.yml no longer reads url_file: /alertmanager/webhook_url; update this test")
+	}
+	cfg := strings.ReplaceAll(string(data), "url_file: /alertmanager/webhook_url", "url: http://127.0.0.1:9/webhook")
+	path := filepath.Join(t.TempDir(), "alertmanager.yml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runTool(t, ".", os.Environ(), amtool, "check-config", path); err != nil {
+		t.Errorf("amtool check-config: %v\n%s", err, out)
+	}
+}
+
 func TestDockerComposeConfig(t *testing.T) {
 	compose := lookTool(t, "docker-compose", "docker-compose")
 	required := []string{"JWT_SECRET", "POSTGRES_PASSWORD", "ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
@@ -91,6 +115,7 @@ func TestDockerComposeConfig(t *testing.T) {
 	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	base = append(base, "API_ENV_FILE="+envFile)
 	args := []string{"--env-file", envFile, "config", "-q"}
 
 	t.Run("valid with the required secrets", func(t *testing.T) {
@@ -121,5 +146,75 @@ func TestDockerComposeConfig(t *testing.T) {
 				t.Errorf("error does not name %s:\n%s", missing, out)
 			}
 		})
+	}
+}
+
+// TestComposePassesEveryVariable runs docker-compose on a copy of .env.example
+// with the required secrets filled in, and checks that every variable reaches
+// the api with its value, except those compose sets itself (container paths
+// and the URLs of its services) and compose's own, which must reach it empty.
+func TestComposePassesEveryVariable(t *testing.T) {
+	compose := lookTool(t, "docker-compose", "docker-compose")
+	vars, composeOnly := envExample(t)
+	required := map[string]string{
+		"JWT_SECRET": "test-only-value-that-is-long-enough-32b", "POSTGRES_PASSWORD": "pg-test-only",
+		"ADMIN_PASSWORD": "admin-test-only", "GRAFANA_ADMIN_PASSWORD": "grafana-test-only",
+	}
+	var b strings.Builder
+	for _, kv := range vars {
+		value := kv[1]
+		if v, ok := required[kv[0]]; ok {
+			value = v
+		}
+		fmt.Fprintf(&b, "%s=%s\n", kv[0], value)
+	}
+	envFile := filepath.Join(t.TempDir(), "test.env")
+	if err := os.WriteFile(envFile, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "COMPOSE_") && !secretName.MatchString(name) {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "API_ENV_FILE="+envFile)
+	out, err := runTool(t, "..", env, compose, "--env-file", envFile, "config")
+	if err != nil {
+		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	}
+	var resolved map[string]any
+	if err := yaml.Unmarshal([]byte(out), &resolved); err != nil {
+		t.Fatalf("parse docker-compose config output: %v", err)
+	}
+	got, _ := dig(resolved, "services", "api", "environment").(map[string]any)
+	composeSets := map[string]string{
+		"PORT":           "8000",
+		"DATA_DIR":       "/data",
+		"DATABASE_URL":   "postgres://control_plane:pg-test-only@postgres:5432/control_plane?sslmode=disable",
+		"REDIS_URL":      "redis://redis:6379/0",
+		"NATS_URL":       "nats://nats:4222",
+		"ADMIN_USERNAME": "admin",
+	}
+	for _, kv := range vars {
+		name, want := kv[0], kv[1]
+		if v, ok := required[name]; ok {
+			want = v
+		}
+		switch {
+		case composeOnly[name]:
+			want = ""
+		case composeSets[name] != "":
+			want = composeSets[name]
+		}
+		v, ok := got[name]
+		if !ok {
+			t.Errorf("%s does not reach the api service", name)
+			continue
+		}
+		if str(v) != want {
+			t.Errorf("api gets %s=%q, want %q", name, str(v), want)
+		}
 	}
 }
