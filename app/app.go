@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -62,6 +63,8 @@ type App struct {
 
 	migrated bool
 	mu       sync.Mutex
+	// draining turns readiness to 503 once a shutdown has begun.
+	draining atomic.Bool
 }
 
 // New opens every store, applies or verifies migrations and builds the router.
@@ -183,8 +186,9 @@ func (a *App) Start(ctx context.Context) {
 	}
 }
 
-// Serve answers HTTP on ln until ctx ends, then stops accepting, lets in-flight
-// requests finish within SHUTDOWN_TIMEOUT and returns.
+// Serve answers HTTP on ln until ctx ends. It then keeps serving for
+// SHUTDOWN_DRAIN_DELAY with readiness at 503 and keep-alive off, stops
+// accepting, lets in-flight requests finish within SHUTDOWN_TIMEOUT and returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.router,
@@ -200,6 +204,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	if d := a.cfg.ShutdownDrainDelay; d > 0 {
+		// Load balancers and Kubernetes endpoints take a moment to stop
+		// routing here; closing the listener before they do refuses their
+		// connections. Keep serving, with readiness failing, until they have.
+		a.draining.Store(true)
+		srv.SetKeepAlivesEnabled(false) // clients with a connection here reconnect elsewhere
+		a.log.Info("draining: /health/ready answers 503, still serving", slog.Int64("delay_ms", d.Milliseconds()))
+		select {
+		case <-time.After(d):
+		case err := <-serveErr:
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
@@ -236,9 +253,12 @@ func (a *App) Close() {
 	}
 }
 
-// Ready implements handlers.ReadinessChecker: the database answers and no
-// migration is pending.
+// Ready implements handlers.ReadinessChecker: the database answers, no
+// migration is pending and no shutdown has begun.
 func (a *App) Ready(ctx context.Context) (map[string]string, bool) {
+	if a.draining.Load() {
+		return map[string]string{"shutdown": "draining"}, false
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"database": "ok", "migrations": "ok"}

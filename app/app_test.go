@@ -150,3 +150,77 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("Serve = %v, want nil after a graceful shutdown", err)
 	}
 }
+
+// TestDrainBeforeShutdown checks SHUTDOWN_DRAIN_DELAY: once the shutdown
+// begins, readiness answers 503 while new connections are still served, and
+// the listener closes only after the delay.
+func TestDrainBeforeShutdown(t *testing.T) {
+	cfg := testenv.New(t).Config(t)
+	cfg.ShutdownDrainDelay = 3 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.BuildInfo{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	serveCtx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(serveCtx, ln) }()
+
+	// fresh opens a new connection per request (a draining server must still
+	// accept them); kept reuses one, as a load balancer or SDK would.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	kept := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	get := func(client *http.Client, path string) (int, string, bool) {
+		t.Helper()
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), resp.Close
+	}
+	if code, body, _ := get(fresh, "/health/ready"); code != http.StatusOK {
+		t.Fatalf("ready before the shutdown = %d %s, want 200", code, body)
+	}
+	if _, _, closing := get(kept, "/health/live"); closing {
+		t.Fatal("the server closes kept-alive connections before any shutdown")
+	}
+	stopped := time.Now()
+	stop()
+	testenv.Wait(t, 2*time.Second, "readiness to fail", func() bool {
+		code, _, _ := get(fresh, "/health/ready")
+		return code == http.StatusServiceUnavailable
+	})
+	code, body, _ := get(fresh, "/health/ready")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"shutdown":"draining"`) {
+		t.Errorf("ready while draining = %d %s, want 503 with checks.shutdown draining", code, body)
+	}
+	if code, body, _ := get(fresh, "/api/v1/auth/me"); code != http.StatusUnauthorized || !strings.Contains(body, "auth.unauthorized") {
+		t.Errorf("API on a new connection while draining = %d %s, want it served (401 without a token)", code, body)
+	}
+	if code, _, closing := get(kept, "/health/live"); code != http.StatusOK || !closing {
+		t.Errorf("kept-alive request while draining = %d, Connection: close %v; want 200 and close, so the client reconnects elsewhere", code, closing)
+	}
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned %v during the drain", err)
+	default:
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v, want nil after the drain and a graceful shutdown", err)
+	}
+	if took := time.Since(stopped); took < cfg.ShutdownDrainDelay {
+		t.Errorf("Serve returned %v after the shutdown began, before the %v drain", took, cfg.ShutdownDrainDelay)
+	}
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Error("the listener still accepts after Serve returned")
+	}
+}

@@ -78,9 +78,12 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
-	MigrateOnStart  bool
-	MaxBodyBytes    int64
-	InstanceID      string
+	// ShutdownDrainDelay is how long a stopping server keeps serving with
+	// readiness at 503, so load balancers stop sending before it closes.
+	ShutdownDrainDelay time.Duration
+	MigrateOnStart     bool
+	MaxBodyBytes       int64
+	InstanceID         string
 }
 
 // RateLimits holds every limit, parsed from ulule/limiter's format ("100-M").
@@ -188,12 +191,13 @@ func Load(getenv func(string) string) (Config, error) {
 		MetricsBearerToken: l.secret("METRICS_BEARER_TOKEN", ""),
 		PprofAddr:          l.str("PPROF_ADDR", ""),
 
-		LogLevel:        l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		LogFormat:       l.oneOf("LOG_FORMAT", "json", "json", "text"),
-		ShutdownTimeout: l.durIn("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
-		MigrateOnStart:  l.boolean("MIGRATE_ON_START", true),
-		MaxBodyBytes:    int64(l.intIn("MAX_BODY_BYTES", 1<<20, 1024, 1<<30)),
-		InstanceID:      l.str("INSTANCE_ID", defaultInstanceID()),
+		LogLevel:           l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		LogFormat:          l.oneOf("LOG_FORMAT", "json", "json", "text"),
+		ShutdownTimeout:    l.durIn("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
+		ShutdownDrainDelay: l.durIn("SHUTDOWN_DRAIN_DELAY", 0, 0, 5*time.Minute),
+		MigrateOnStart:     l.boolean("MIGRATE_ON_START", true),
+		MaxBodyBytes:       int64(l.intIn("MAX_BODY_BYTES", 1<<20, 1024, 1<<30)),
+		InstanceID:         l.str("INSTANCE_ID", defaultInstanceID()),
 	}
 	c.RateLimitStorageURI = l.secret("RATE_LIMIT_STORAGE_URI", c.RedisURL)
 	c.SQLitePath = l.str("SQLITE_PATH", filepath.Join(c.DataDir, "control-plane.db"))

@@ -56,6 +56,7 @@ func (c Config) Redacted() map[string]any {
 		"log_level":                   c.LogLevel,
 		"log_format":                  c.LogFormat,
 		"shutdown_timeout":            c.ShutdownTimeout.String(),
+		"shutdown_drain_delay":        c.ShutdownDrainDelay.String(),
 		"migrate_on_start":            c.MigrateOnStart,
 		"max_body_bytes":              c.MaxBodyBytes,
 		"instance_id":                 c.InstanceID,

@@ -2,11 +2,14 @@ package deploy
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 )
@@ -255,7 +258,7 @@ func TestKustomizationListsManifestsButNotTheExampleSecret(t *testing.T) {
 	var want []string
 	for _, f := range files {
 		base := filepath.Base(f)
-		if base != "kustomization.yaml" && base != "secret.example.yaml" {
+		if base != "kustomization.yaml" && base != "secret.example.yaml" && base != "servicemonitor.yaml" {
 			want = append(want, base)
 		}
 	}
@@ -278,5 +281,140 @@ func TestExampleSecretHoldsPlaceholdersOnly(t *testing.T) {
 	}
 	if s["data"] != nil {
 		t.Error("secret.example.yaml has a data: block; keep placeholders readable in stringData")
+	}
+}
+
+// podLabels returns the labels of the Deployment's pods.
+func podLabels(t *testing.T) map[string]any {
+	t.Helper()
+	labels, _ := dig(k8sObject(t, "Deployment"), "spec", "template", "metadata", "labels").(map[string]any)
+	if len(labels) == 0 {
+		t.Fatal("the Deployment's pods have no labels")
+	}
+	return labels
+}
+
+// selects reports whether a matchLabels selector is non-empty and matches labels.
+func selects(selector any, labels map[string]any) bool {
+	m, _ := selector.(map[string]any)
+	for k, v := range m {
+		if str(labels[k]) != str(v) {
+			return false
+		}
+	}
+	return len(m) > 0
+}
+
+// TestShutdownFitsTheGracePeriod checks the stop sequence of a pod: SIGTERM,
+// the drain (readiness 503, still serving), the in-flight timeout, all before
+// the kubelet's SIGKILL.
+func TestShutdownFitsTheGracePeriod(t *testing.T) {
+	cfg, _ := dig(k8sObject(t, "ConfigMap"), "data").(map[string]any)
+	drain, err := time.ParseDuration(str(cfg["SHUTDOWN_DRAIN_DELAY"]))
+	if err != nil || drain < 3*time.Second {
+		t.Errorf("SHUTDOWN_DRAIN_DELAY = %q (%v); want a few seconds, so endpoints update before the listener closes", cfg["SHUTDOWN_DRAIN_DELAY"], err)
+	}
+	timeout, err := time.ParseDuration(str(cfg["SHUTDOWN_TIMEOUT"]))
+	if err != nil || timeout <= 0 {
+		t.Errorf("SHUTDOWN_TIMEOUT = %q (%v); want it set next to the drain delay", cfg["SHUTDOWN_TIMEOUT"], err)
+	}
+	pod := dig(k8sObject(t, "Deployment"), "spec", "template", "spec")
+	c := dig(pod, "containers", 0)
+	preStop := dig(c, "lifecycle", "preStop")
+	if dig(preStop, "exec") != nil {
+		t.Error("preStop runs a command, but the distroless image has no shell or sleep")
+	}
+	sleep := time.Duration(0)
+	if s := str(dig(preStop, "sleep", "seconds")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatalf("preStop sleep seconds = %q", s)
+		}
+		sleep = time.Duration(n) * time.Second
+	}
+	grace, err := strconv.Atoi(str(dig(pod, "terminationGracePeriodSeconds")))
+	if err != nil {
+		t.Fatalf("terminationGracePeriodSeconds: %v", err)
+	}
+	if need := sleep + drain + timeout + 5*time.Second; time.Duration(grace)*time.Second < need {
+		t.Errorf("terminationGracePeriodSeconds = %d; preStop %v + drain %v + timeout %v + 5s margin need %v", grace, sleep, drain, timeout, need)
+	}
+}
+
+func TestImageTagIsPinned(t *testing.T) {
+	k := readYAML(t, "k8s/kustomization.yaml")
+	image := str(dig(k8sObject(t, "Deployment"), "spec", "template", "spec", "containers", 0, "image"))
+	if got := str(dig(k, "images", 0, "name")); got != image {
+		t.Fatalf("kustomization rewrites image %q, the Deployment uses %q", got, image)
+	}
+	if tag := str(dig(k, "images", 0, "newTag")); tag == "" || tag == "latest" {
+		t.Errorf("newTag = %q; want a release or commit tag, so replicas and rollbacks run a known build", tag)
+	}
+	if strings.Contains(image, ":") {
+		t.Errorf("Deployment image %q carries a tag; kustomization's newTag sets it", image)
+	}
+}
+
+// TestServiceMonitor checks that the Prometheus Operator scrapes what the pod
+// annotations announce: the Service in front of the pods, on the api port.
+func TestServiceMonitor(t *testing.T) {
+	sm := k8sObject(t, "ServiceMonitor")
+	svc := k8sObject(t, "Service")
+	d := k8sObject(t, "Deployment")
+	svcLabels, _ := dig(svc, "metadata", "labels").(map[string]any)
+	if !selects(dig(sm, "spec", "selector", "matchLabels"), svcLabels) {
+		t.Errorf("ServiceMonitor selector %v does not match the Service labels %v", dig(sm, "spec", "selector", "matchLabels"), svcLabels)
+	}
+	ports := map[string]bool{}
+	for _, p := range list(dig(svc, "spec", "ports")) {
+		ports[str(dig(p, "name"))] = true
+	}
+	ep := dig(sm, "spec", "endpoints", 0)
+	if port := str(dig(ep, "port")); !ports[port] {
+		t.Errorf("ServiceMonitor port %q is not a named port of the Service (%v)", port, ports)
+	}
+	annotations, _ := dig(d, "spec", "template", "metadata", "annotations").(map[string]any)
+	if got, want := str(dig(ep, "path")), str(annotations["prometheus.io/path"]); got != want || got != "/metrics" {
+		t.Errorf("ServiceMonitor path %q, annotation path %q; want /metrics for both", got, want)
+	}
+}
+
+// TestNetworkPolicy checks that the policy selects the api pods, lets the api
+// port in, and lets out DNS and the port of every store the api is given.
+func TestNetworkPolicy(t *testing.T) {
+	np := k8sObject(t, "NetworkPolicy")
+	if !selects(dig(np, "spec", "podSelector", "matchLabels"), podLabels(t)) {
+		t.Fatalf("podSelector %v does not select the api pods", dig(np, "spec", "podSelector", "matchLabels"))
+	}
+	if got := fmt.Sprint(dig(np, "spec", "policyTypes")); got != "[Ingress Egress]" {
+		t.Errorf("policyTypes = %s, want [Ingress Egress]", got)
+	}
+	allowed := func(direction string) map[string]bool {
+		m := map[string]bool{}
+		for _, rule := range list(dig(np, "spec", direction)) {
+			for _, p := range list(dig(rule, "ports")) {
+				m[str(dig(p, "port"))+"/"+str(dig(p, "protocol"))] = true
+			}
+		}
+		return m
+	}
+	in, out := allowed("ingress"), allowed("egress")
+	if port := str(dig(k8sObject(t, "Deployment"), "spec", "template", "spec", "containers", 0, "ports", 0, "name")); !in[port+"/TCP"] || len(in) != 1 {
+		t.Errorf("ingress ports %v, want only the api port %s/TCP", in, port)
+	}
+	cfg, _ := dig(k8sObject(t, "ConfigMap"), "data").(map[string]any)
+	secret, _ := readYAML(t, "k8s/secret.example.yaml")["stringData"].(map[string]any)
+	want := []string{"53/UDP", "53/TCP"}
+	for _, raw := range []string{str(cfg["NATS_URL"]), str(secret["DATABASE_URL"]), str(secret["REDIS_URL"])} {
+		u, err := url.Parse(raw)
+		if err != nil || u.Port() == "" {
+			t.Fatalf("cannot read a port from %q: %v", raw, err)
+		}
+		want = append(want, u.Port()+"/TCP")
+	}
+	for _, p := range want {
+		if !out[p] {
+			t.Errorf("egress does not allow %s (allowed: %v)", p, out)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -187,8 +188,8 @@ func TestDashboard(t *testing.T) {
 		"http_request_duration_seconds_bucket",
 		"http_requests_total",
 		`status=~"5.."`,
-		`budget_requests_total{job="control-plane",instance=~"$instance",status="approved"}`,
-		`auth_logins_total{job="control-plane",instance=~"$instance",result="fail"}`,
+		`budget_requests_total{job=~"$job",namespace=~"$namespace",instance=~"$instance",status="approved"}`,
+		`auth_logins_total{job=~"$job",namespace=~"$namespace",instance=~"$instance",result="fail"}`,
 		"circuit_breaker_state",
 		"dlq_unresolved",
 		"dlq_ingested_total",
@@ -212,6 +213,38 @@ func TestDashboard(t *testing.T) {
 			for _, ref := range refs {
 				if got := str(dig(ref, "uid")); got != uid {
 					t.Errorf("panel %q: datasource uid %q, want %q", p["title"], got, uid)
+				}
+			}
+		}
+	})
+
+	// The job is "control-plane" in compose and with the ServiceMonitor, but
+	// whatever the pod-annotation scrape calls it otherwise; namespace exists
+	// only in Kubernetes. Every query filters by both through variables.
+	t.Run("job and namespace are variables", func(t *testing.T) {
+		vars := map[string]any{}
+		for _, v := range list(dig(dash, "templating", "list")) {
+			vars[str(dig(v, "name"))] = v
+		}
+		for _, name := range []string{"job", "namespace", "instance"} {
+			if str(dig(vars[name], "type")) != "query" {
+				t.Errorf("no query variable %q", name)
+			}
+		}
+		if got := str(dig(vars["job"], "current", "value")); got != "control-plane" {
+			t.Errorf("job variable defaults to %q, want control-plane (the compose and ServiceMonitor job)", got)
+		}
+		if got := str(dig(vars["namespace"], "allValue")); got != ".*" || str(dig(vars["namespace"], "includeAll")) != "true" {
+			t.Errorf("namespace variable: includeAll %v, allValue %q; want All = .* so compose series without the label match", dig(vars["namespace"], "includeAll"), got)
+		}
+		for _, expr := range append(dashboardExprs(dash), str(dig(vars["instance"], "query", "query"))) {
+			selectors := regexp.MustCompile(`\{[^}]*\}`).FindAllString(expr, -1)
+			if len(selectors) == 0 {
+				t.Errorf("query %s selects no label", expr)
+			}
+			for _, sel := range selectors {
+				if !strings.Contains(sel, `job=~"$job"`) || !strings.Contains(sel, `namespace=~"$namespace"`) {
+					t.Errorf("selector %s in %s: want job=~\"$job\" and namespace=~\"$namespace\"", sel, expr)
 				}
 			}
 		}

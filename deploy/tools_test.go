@@ -63,7 +63,7 @@ func TestPromtool(t *testing.T) {
 		var b strings.Builder
 		b.WriteString("groups:\n  - name: dashboard\n    rules:\n")
 		for i, expr := range dashboardExprs(readDashboard(t)) {
-			expr = strings.ReplaceAll(expr, "$instance", ".*")
+			expr = strings.NewReplacer("$job", "control-plane", "$namespace", ".*", "$instance", ".*").Replace(expr)
 			fmt.Fprintf(&b, "      - record: dashboard:query_%d\n        expr: %q\n", i, expr)
 		}
 		rules := filepath.Join(t.TempDir(), "dashboard-rules.yml")
