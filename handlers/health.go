@@ -106,7 +106,7 @@ func (h *Health) Live(c *gin.Context) {
 //
 //	@Summary		Readiness probe
 //	@ID			getReadiness
-//	@Description	200 when the database answers and no migration is pending; 503 otherwise. Never rate limited.
+//	@Description	200 when the database answers, no migration is pending and the server is not shutting down; 503 otherwise (during SHUTDOWN_DRAIN_DELAY it still serves every other request). Never rate limited.
 //	@Tags			infrastructure
 //	@Produce		json
 //	@Success		200	{object}	ReadyResponse

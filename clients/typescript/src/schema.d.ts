@@ -515,7 +515,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description 200 when the database answers and no migration is pending; 503 otherwise. Never rate limited.
+         * @description 200 when the database answers, no migration is pending and the server is not shutting down; 503 otherwise (during SHUTDOWN_DRAIN_DELAY it still serves every other request). Never rate limited.
          */
         get: operations["getReadiness"];
         put?: never;
