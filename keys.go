@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -20,8 +21,17 @@ const keysUsage = `usage:
 // within 30 s (or at once when they see a token with the new kid); tokens
 // signed by the previous key keep verifying until they expire.
 func keys(args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) != 1 || (args[0] != "rotate" && args[0] != "list") {
-		return errors.New(keysUsage)
+	switch {
+	case len(args) == 0:
+		return fmt.Errorf("missing keys command\n%s", keysUsage)
+	case isHelp(args[0]):
+		_, _ = io.WriteString(stdout, keysUsage)
+		return nil
+	case args[0] != "rotate" && args[0] != "list":
+		return fmt.Errorf("unknown keys command %q\n%s", args[0], keysUsage)
+	}
+	if done, err := parseFlags(flag.NewFlagSet("keys "+args[0], flag.ContinueOnError), keysUsage, args[1:], stdout); done || err != nil {
+		return err
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {

@@ -40,10 +40,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -63,7 +66,8 @@ func main() {
 	}
 }
 
-// run dispatches the subcommand; no argument serves HTTP.
+// run dispatches the subcommand; no argument serves HTTP. Every subcommand
+// answers -h/--help with its usage on stdout and a nil error (exit 0).
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := ""
 	if len(args) > 0 {
@@ -71,6 +75,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	switch cmd {
 	case "", "serve":
+		if done, err := parseFlags(flag.NewFlagSet("serve", flag.ContinueOnError), serveUsage, args, stdout); done || err != nil {
+			return err
+		}
 		return serve(ctx, getenv, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout)
@@ -79,31 +86,104 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "keys":
 		return keys(args, getenv, stdout)
 	case "reconcile":
-		return reconcile(ctx, getenv, stdout)
+		return reconcile(ctx, args, getenv, stdout)
+	case "dlq":
+		return dlqCmd(ctx, args, getenv, stdout)
 	case "healthcheck":
+		if done, err := parseFlags(flag.NewFlagSet("healthcheck", flag.ContinueOnError), healthcheckUsage, args, stdout); done || err != nil {
+			return err
+		}
 		return healthcheck(ctx, getenv)
 	case "smoke":
 		return smoke(ctx, args, getenv, stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	case "version", "--version", "-version":
+		if done, err := parseFlags(flag.NewFlagSet("version", flag.ContinueOnError), versionUsage, args, stdout); done || err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, versionLine())
+		return nil
+	case "help", "-h", "-help", "--help":
+		if len(args) > 0 && args[0] != "help" && !isHelp(args[0]) { // help COMMAND is COMMAND --help
+			return run(ctx, append(args, "--help"), getenv, stdin, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage())
 		return nil
 	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage())
 }
 
-const usage = `usage: control-plane [command]
+// command is one line of `help`.
+type command struct{ name, summary string }
 
-commands:
-  (none), serve        run the HTTP server (embedded mode unless DATABASE_URL, REDIS_URL, NATS_URL are set)
-  migrate              apply pending migrations and print their status
-  migrate status       print migration status only
-  users create         create an account: --username NAME --role ROLE, password on stdin
-  users set-password   change a password: --username NAME, password on stdin
-  keys rotate          add a new current RS256 signing key (JWT_KEYS_DIR, else DATA_DIR/keys)
-  keys list            list the RS256 keys that sign or still verify tokens
-  reconcile            check that every budget's counters match its ledger and reservations
-  healthcheck          exit 0 when GET /health/live on this host's PORT answers 200 (for container HEALTHCHECK)
-  smoke --base-url URL post-deploy smoke test of a live instance (SMOKE_USERNAME, SMOKE_PASSWORD)
+// commands lists every subcommand for `help`, one line each; a test runs each
+// with --help.
+func commands() []command {
+	return []command{
+		{"serve", "run the HTTP server (the default; embedded mode unless DATABASE_URL, REDIS_URL, NATS_URL are set)"},
+		{"migrate", "apply pending migrations and print their status"},
+		{"migrate status", "print the migration status only"},
+		{"users create", "create an account (password asked without echo, or the first line of stdin)"},
+		{"users set-password", "change a password; tokens issued before stop verifying"},
+		{"keys rotate", "add a new current RS256 signing key (JWT_KEYS_DIR, else DATA_DIR/keys)"},
+		{"keys list", "list the RS256 keys that sign or still verify tokens"},
+		{"reconcile", "check that every budget's counters match its ledger and reservations"},
+		{"dlq publish", "publish a test dead letter to the configured NATS (NATS_URL, or the embedded server's port)"},
+		{"healthcheck", "exit 0 when GET /health/live on this host's PORT answers 200 (container HEALTHCHECK)"},
+		{"smoke", "post-deploy smoke test of a live instance (SMOKE_USERNAME, SMOKE_PASSWORD)"},
+		{"version", "print the version, commit and Go version (also --version)"},
+		{"help", "this list; help COMMAND (or COMMAND --help) shows one command's usage"},
+	}
+}
 
-configuration: environment variables, see .env.example
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: control-plane [command] [flags]\n\ncommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-20s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nconfiguration: environment variables, see .env.example\n")
+	return b.String()
+}
+
+const (
+	serveUsage = `usage: control-plane [serve]
+Runs the HTTP server until SIGINT or SIGTERM. Configuration comes from the
+environment (see .env.example); with nothing set it runs in embedded mode.
 `
+	healthcheckUsage = `usage: control-plane healthcheck
+Exits 0 when GET /health/live on 127.0.0.1:$PORT answers 200 within 3 s, 1
+otherwise; the container image's HEALTHCHECK (it has no curl).
+`
+	versionUsage = `usage: control-plane version   (or --version)
+Prints the version, the commit and the Go version of this binary.
+`
+)
+
+// isHelp reports whether arg asks for help, the way the flag package reads it.
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+// parseFlags parses a subcommand's flags; no positional argument may follow.
+// -h or --help prints usage and the flags to stdout and reports done, so the
+// command exits 0; a bad flag or argument is an error that carries the usage
+// (stderr, exit 1).
+func parseFlags(fs *flag.FlagSet, usage string, args []string, stdout io.Writer) (done bool, err error) {
+	fs.SetOutput(io.Discard)
+	err = fs.Parse(args)
+	full := usage
+	var flags strings.Builder
+	fs.SetOutput(&flags)
+	fs.PrintDefaults()
+	if flags.Len() > 0 {
+		full += "flags:\n" + flags.String()
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = io.WriteString(stdout, full)
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("%w\n%s", err, full)
+	case fs.NArg() > 0:
+		return false, fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), full)
+	}
+	return false, nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,11 +12,21 @@ import (
 	"github.com/golden-architecture/control-plane/migrations"
 )
 
+const migrateUsage = `usage:
+  control-plane migrate          apply pending migrations, then print the status of each
+  control-plane migrate status   print the status only
+Uses DATABASE_URL, else the SQLite file in DATA_DIR. Replicas may run it at the
+same time: a database lock makes each migration apply once.
+`
+
 // migrate applies pending migrations (or, with "status", only reports them).
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	statusOnly := len(args) > 0 && args[0] == "status"
-	if len(args) > 0 && !statusOnly {
-		return fmt.Errorf("usage: migrate [status]")
+	name, statusOnly := "migrate", false
+	if len(args) > 0 && args[0] == "status" {
+		name, statusOnly, args = "migrate status", true, args[1:]
+	}
+	if done, err := parseFlags(flag.NewFlagSet(name, flag.ContinueOnError), migrateUsage, args, stdout); done || err != nil {
+		return err
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {

@@ -26,6 +26,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	// go-redis logs every failed dial itself; during an outage that would be
 	// one unstructured line per attempt. The breaker and /health report it.
 	redis.SetLogger(redisLog{log})
+	version, commit := buildVersion()
 	log.Info("starting", slog.String("version", version), slog.String("commit", commit),
 		slog.Any("config", cfg.Redacted()))
 	a, err := app.New(ctx, cfg, log, app.BuildInfo{Version: version, Commit: commit})

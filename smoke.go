@@ -13,17 +13,23 @@ import (
 	"time"
 )
 
+const smokeUsage = `usage: SMOKE_USERNAME=… SMOKE_PASSWORD=… control-plane smoke [--base-url URL]
+Checks a live deployment step by step (readiness, login, identity, a budget
+round trip on the smoke tenant, the DLQ listing, /metrics), one line per step;
+exits 1 at the first failure. The user needs budget.view and dlq.read;
+SMOKE_METRICS_TOKEN is sent to /metrics when METRICS_BEARER_TOKEN is on.
+`
+
 // smoke checks a live deployment the way a deployer would right after a
 // release: readiness, login, identity, a budget round trip on a dedicated
 // tenant, the DLQ listing and the metrics endpoint. It prints one line per
 // step and stops at the first failure.
 func smoke(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
-	fs.SetOutput(stdout)
 	base := fs.String("base-url", "http://127.0.0.1:8000", "base URL of the deployment")
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each step")
 	tenant := fs.String("tenant", "smoke-test", "tenant used for the budget round trip")
-	if err := fs.Parse(args); err != nil {
+	if done, err := parseFlags(fs, smokeUsage, args, stdout); done || err != nil {
 		return err
 	}
 	user, pass := getenv("SMOKE_USERNAME"), getenv("SMOKE_PASSWORD")

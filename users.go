@@ -7,7 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/golden-architecture/control-plane/app"
 	"github.com/golden-architecture/control-plane/config"
@@ -18,31 +21,37 @@ import (
 const usersUsage = `usage:
   control-plane users create --username NAME --role admin|operator|developer|observer
   control-plane users set-password --username NAME
-The password is read from the first line of stdin, e.g.
+On a terminal the password is asked for twice, without echo. Otherwise it is
+the first line of stdin, e.g.
   printf '%s\n' "$PASSWORD" | control-plane users create --username alice --role operator
 `
 
-// users manages accounts from the command line; the password comes from
-// stdin so it never appears in the process list or shell history.
+// users manages accounts from the command line; the password is typed or
+// piped, so it never appears in the process list or shell history.
 func users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(usersUsage)
+	switch {
+	case len(args) == 0:
+		return fmt.Errorf("missing users command\n%s", usersUsage)
+	case isHelp(args[0]):
+		_, _ = io.WriteString(stdout, usersUsage)
+		return nil
+	case args[0] != "create" && args[0] != "set-password":
+		return fmt.Errorf("unknown users command %q\n%s", args[0], usersUsage)
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("users "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	username := fs.String("username", "", "account name (stored trimmed and lowercased)")
-	role := fs.String("role", "", "admin, operator, developer or observer (create only)")
-	if sub != "create" && sub != "set-password" {
-		return fmt.Errorf("unknown users command %q\n%s", sub, usersUsage)
+	role := new(string)
+	if sub == "create" {
+		role = fs.String("role", "", "admin, operator, developer or observer")
 	}
-	if err := fs.Parse(args); err != nil {
+	if done, err := parseFlags(fs, usersUsage, args, stdout); done || err != nil {
 		return err
 	}
-	if *username == "" || (sub == "create") != (*role != "") || fs.NArg() > 0 {
-		return errors.New(usersUsage)
+	if *username == "" || (sub == "create" && *role == "") {
+		return fmt.Errorf("missing --username or --role\n%s", usersUsage)
 	}
-	password, err := readPassword(stdin)
+	password, err := readPassword(stdin, stderr, sub == "create")
 	if err != nil {
 		return err
 	}
@@ -71,8 +80,13 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	return nil
 }
 
-// readPassword reads the first line of stdin, without its line ending.
-func readPassword(stdin io.Reader) (string, error) {
+// readPassword asks for the password without echo when stdin is a terminal
+// (twice when confirm is set, so a typo does not become the password), and
+// otherwise reads the first line of stdin without its line ending.
+func readPassword(stdin io.Reader, prompt io.Writer, confirm bool) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) { // #nosec G115 -- a file descriptor fits in an int
+		return askPassword(int(f.Fd()), prompt, confirm) // #nosec G115 -- as above
+	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read password from stdin: %w", err)
@@ -82,6 +96,36 @@ func readPassword(stdin io.Reader) (string, error) {
 		return "", errors.New("no password on stdin: pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | control-plane users ...")
 	}
 	return line, nil
+}
+
+// askPassword reads a password from the terminal fd without echo.
+func askPassword(fd int, prompt io.Writer, confirm bool) (string, error) {
+	read := func(label string) (string, error) {
+		fmt.Fprint(prompt, label)
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", fmt.Errorf("read password from the terminal: %w", err)
+		}
+		return string(b), nil
+	}
+	password, err := read("password: ")
+	if err != nil {
+		return "", err
+	}
+	if password == "" {
+		return "", errors.New("empty password")
+	}
+	if confirm {
+		again, err := read("password again: ")
+		if err != nil {
+			return "", err
+		}
+		if again != password {
+			return "", errors.New("the two passwords differ")
+		}
+	}
+	return password, nil
 }
 
 // cliError spells out a service error for a terminal: the message and, for a
