@@ -149,7 +149,7 @@ func TestDockerfileFinalStage(t *testing.T) {
 		})
 	}
 	t.Run("static build with version", func(t *testing.T) {
-		for _, want := range []string{"CGO_ENABLED=0", "-X main.version=${VERSION}", "-X main.commit=${COMMIT}", "COPY go.mod go.sum ./"} {
+		for _, want := range []string{"CGO_ENABLED=0", "-tags nomsgpack", "-trimpath", "-X main.version=${VERSION}", "-X main.commit=${COMMIT}", "COPY go.mod go.sum ./"} {
 			if !strings.Contains(string(data), want) {
 				t.Errorf("Dockerfile lacks %q", want)
 			}

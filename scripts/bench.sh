@@ -222,7 +222,7 @@ vm() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 # ---- build ---------------------------------------------------------------
 log "building"
-(cd "$ROOT" && go build -o "$BIN/control-plane" . && go build -o "$BIN/loadtest" ./cmd/loadtest &&
+(cd "$ROOT" && go build -tags nomsgpack -o "$BIN/control-plane" . && go build -o "$BIN/loadtest" ./cmd/loadtest &&
 	go build -o "$BIN/baseline" ./cmd/baseline)
 
 # ---- stores for production mode -------------------------------------------
