@@ -101,9 +101,9 @@ func readPassword(stdin io.Reader, prompt io.Writer, confirm bool) (string, erro
 // askPassword reads a password from the terminal fd without echo.
 func askPassword(fd int, prompt io.Writer, confirm bool) (string, error) {
 	read := func(label string) (string, error) {
-		fmt.Fprint(prompt, label)
+		_, _ = fmt.Fprint(prompt, label)
 		b, err := term.ReadPassword(fd)
-		fmt.Fprintln(prompt)
+		_, _ = fmt.Fprintln(prompt)
 		if err != nil {
 			return "", fmt.Errorf("read password from the terminal: %w", err)
 		}

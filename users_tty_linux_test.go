@@ -37,7 +37,7 @@ func openPTY(t *testing.T) (master, tty *os.File) {
 	if err != nil {
 		t.Fatalf("open the pty: %v", err)
 	}
-	t.Cleanup(func() { tty.Close(); master.Close() })
+	t.Cleanup(func() { _ = tty.Close(); _ = master.Close() })
 	return master, tty
 }
 
@@ -86,7 +86,7 @@ func TestUsersCreateOnATerminal(t *testing.T) {
 			typePassword(t, master, tty, &prompts, 1, tt.first)
 			typePassword(t, master, tty, &prompts, 2, tt.second)
 			err := <-done
-			tty.Close() // ends the copy from master
+			_ = tty.Close() // ends the copy from master
 			reading.Wait()
 
 			if tt.wantErr != "" {
