@@ -123,7 +123,7 @@ func commands() []command {
 		{"migrate", "apply pending migrations and print their status"},
 		{"migrate status", "print the migration status only"},
 		{"users create", "create an account (password asked without echo, or the first line of stdin)"},
-		{"users set-password", "change a password; tokens issued before stop verifying"},
+		{"users set-password", "change a password (asked the same way); tokens issued before stop verifying"},
 		{"keys rotate", "add a new current RS256 signing key (JWT_KEYS_DIR, else DATA_DIR/keys)"},
 		{"keys list", "list the RS256 keys that sign or still verify tokens"},
 		{"reconcile", "check that every budget's counters match its ledger and reservations"},
@@ -135,6 +135,7 @@ func commands() []command {
 	}
 }
 
+// usage is the answer of help: one line per subcommand.
 func usage() string {
 	var b strings.Builder
 	b.WriteString("usage: control-plane [command] [flags]\n\ncommands:\n")

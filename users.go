@@ -51,7 +51,7 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	if *username == "" || (sub == "create" && *role == "") {
 		return fmt.Errorf("missing --username or --role\n%s", usersUsage)
 	}
-	password, err := readPassword(stdin, stderr, sub == "create")
+	password, err := readPassword(stdin, stderr)
 	if err != nil {
 		return err
 	}
@@ -80,12 +80,11 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	return nil
 }
 
-// readPassword asks for the password without echo when stdin is a terminal
-// (twice when confirm is set, so a typo does not become the password), and
-// otherwise reads the first line of stdin without its line ending.
-func readPassword(stdin io.Reader, prompt io.Writer, confirm bool) (string, error) {
+// readPassword asks for the password without echo when stdin is a terminal,
+// and otherwise reads the first line of stdin without its line ending.
+func readPassword(stdin io.Reader, prompt io.Writer) (string, error) {
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) { // #nosec G115 -- a file descriptor fits in an int
-		return askPassword(int(f.Fd()), prompt, confirm) // #nosec G115 -- as above
+		return askPassword(int(f.Fd()), prompt) // #nosec G115 -- as above
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -98,8 +97,9 @@ func readPassword(stdin io.Reader, prompt io.Writer, confirm bool) (string, erro
 	return line, nil
 }
 
-// askPassword reads a password from the terminal fd without echo.
-func askPassword(fd int, prompt io.Writer, confirm bool) (string, error) {
+// askPassword reads a password from the terminal fd without echo, twice, so
+// a typo cannot become the password.
+func askPassword(fd int, prompt io.Writer) (string, error) {
 	read := func(label string) (string, error) {
 		_, _ = fmt.Fprint(prompt, label)
 		b, err := term.ReadPassword(fd)
@@ -116,14 +116,12 @@ func askPassword(fd int, prompt io.Writer, confirm bool) (string, error) {
 	if password == "" {
 		return "", errors.New("empty password")
 	}
-	if confirm {
-		again, err := read("password again: ")
-		if err != nil {
-			return "", err
-		}
-		if again != password {
-			return "", errors.New("the two passwords differ")
-		}
+	again, err := read("password again: ")
+	if err != nil {
+		return "", err
+	}
+	if again != password {
+		return "", errors.New("the two passwords differ")
 	}
 	return password, nil
 }

@@ -59,15 +59,20 @@ func typePassword(t *testing.T, master, tty *os.File, prompts *testenv.SyncBuffe
 	}
 }
 
-// TestUsersCreateOnATerminal types the password on a real pseudo-terminal
-// and checks that it is asked twice, never echoed, and works for a login.
+// TestUsersCreateOnATerminal types passwords on a real pseudo-terminal and
+// checks that each is asked twice, never echoed, and works for a login.
 func TestUsersCreateOnATerminal(t *testing.T) {
 	env, _ := cliEnv(t)
+	create := []string{"users", "create", "--username", "carol", "--role", "observer"}
 	tests := []struct {
-		name, first, second, wantErr string
+		name                 string
+		args                 []string
+		first, second        string
+		wantErr, wantCreated string
 	}{
-		{"the two differ", "typed-secret-1", "typed-secret-2", "the two passwords differ"},
-		{"created", "typed-secret-1", "typed-secret-1", ""},
+		{"the two differ", create, "typed-secret-1", "typed-secret-2", "the two passwords differ", ""},
+		{"created", create, "typed-secret-1", "typed-secret-1", "", "created user carol"},
+		{"set-password", []string{"users", "set-password", "--username", "carol"}, "typed-secret-3", "typed-secret-3", "", "password of carol changed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,8 +85,7 @@ func TestUsersCreateOnATerminal(t *testing.T) {
 			var out, prompts testenv.SyncBuffer
 			done := make(chan error, 1)
 			go func() {
-				done <- run(context.Background(), []string{"users", "create", "--username", "carol", "--role", "observer"},
-					func(k string) string { return env[k] }, tty, &out, &prompts)
+				done <- run(context.Background(), tt.args, func(k string) string { return env[k] }, tty, &out, &prompts)
 			}()
 			typePassword(t, master, tty, &prompts, 1, tt.first)
 			typePassword(t, master, tty, &prompts, 2, tt.second)
@@ -93,8 +97,8 @@ func TestUsersCreateOnATerminal(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
-			} else if err != nil || !strings.Contains(out.String(), "created user carol") {
-				t.Fatalf("out %q, err %v; want the user created", out.String(), err)
+			} else if err != nil || !strings.Contains(out.String(), tt.wantCreated) {
+				t.Fatalf("out %q, err %v; want %q", out.String(), err, tt.wantCreated)
 			}
 			if strings.Contains(echoed.String(), "typed-secret") {
 				t.Errorf("the terminal echoed the password: %q", echoed.String())
@@ -105,5 +109,5 @@ func TestUsersCreateOnATerminal(t *testing.T) {
 		})
 	}
 	srv := testenv.StartConfig(t, cliServerConfig(t, env))
-	srv.Login(t, "carol", "typed-secret-1")
+	srv.Login(t, "carol", "typed-secret-3")
 }
