@@ -20,7 +20,7 @@ COPY . .
 ARG VERSION=dev
 ARG COMMIT=unknown
 # nomsgpack drops gin's MessagePack binding (6 MB; the API is JSON), see docs/PERFORMANCE.md.
-RUN go build -trimpath -tags nomsgpack -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /app/server . \
+RUN go build -tags nomsgpack -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /app/server . \
     && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
