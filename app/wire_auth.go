@@ -69,6 +69,7 @@ func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
 	h := &handlers.Auth{Service: svc, Keys: tokens}
 	deps.Verifier = svc
 	deps.Root = append(deps.Root, h.RegisterRoot)
+	deps.Public = append(deps.Public, h.RegisterPublic)
 	deps.Resources = append(deps.Resources, h,
 		&handlers.Audit{Service: auditor},
 		&handlers.Admin{Config: a.cfg.Redacted})

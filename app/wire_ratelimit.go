@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/handlers"
@@ -49,7 +51,9 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 	return nil
 }
 
-// rateLimitOptions turns the typed RATE_LIMIT_* settings into limiter options.
+// rateLimitOptions turns the typed RATE_LIMIT_* settings into limiter
+// options. RATE_LIMIT_<SCOPE> is the limit of the scope of that name, in
+// lower case: a role or a route scope.
 func rateLimitOptions(cfg config.Config) ratelimit.Options {
 	l := cfg.RateLimits
 	return ratelimit.Options{
@@ -77,16 +81,8 @@ func rate(r config.Rate) ratelimit.Rate {
 
 // rateLimitScopes are the metric label values: the roles and route scopes.
 func rateLimitScopes(opts ratelimit.Options) []string {
-	var out []string
-	for _, r := range auth.Roles() {
-		out = append(out, string(r))
-	}
-	for _, s := range []string{ratelimit.ScopeLogin, ratelimit.ScopeBudgetRequest, ratelimit.ScopeBreakerReset, ratelimit.ScopeHealth} {
-		if _, ok := opts.Scopes[s]; ok {
-			out = append(out, s)
-		}
-	}
-	return out
+	out := slices.Sorted(maps.Keys(opts.Roles))
+	return append(out, slices.Sorted(maps.Keys(opts.Scopes))...)
 }
 
 var _ handlers.RouteLimiter = (*middleware.RateLimits)(nil)

@@ -58,12 +58,17 @@ type MeResponse struct {
 	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z" format:"date-time"`
 } // @name CurrentUser
 
-// Register implements Resource.
-func (h *Auth) Register(api *gin.RouterGroup, limits RouteLimiter) {
+// Register implements Resource: logout and me, under the caller's role limit.
+func (h *Auth) Register(api *gin.RouterGroup, _ RouteLimiter) {
 	g := api.Group("/auth")
-	g.POST("/login", limits.Scope(ratelimit.ScopeLogin), h.Login)
 	g.POST("/logout", middleware.Authenticated(), h.Logout)
 	g.GET("/me", middleware.Authenticated(), h.Me)
+}
+
+// RegisterPublic registers POST /auth/login outside the role limits (Deps.Public):
+// RATE_LIMIT_LOGIN per client IP is its only limit, whoever calls.
+func (h *Auth) RegisterPublic(api *gin.RouterGroup, limits RouteLimiter) {
+	api.POST("/auth/login", limits.Scope(ratelimit.ScopeLogin), h.Login)
 }
 
 // RegisterRoot registers GET /.well-known/jwks.json.
@@ -75,7 +80,7 @@ func (h *Auth) RegisterRoot(r *gin.Engine) {
 //
 //	@Summary		Log in
 //	@ID			login
-//	@Description	Exchanges a username and password for a bearer token (JWT, valid for JWT_TTL). An unknown user, a wrong password and a disabled account all answer the same 401. After LOGIN_MAX_ATTEMPTS failures for one username from one client IP within LOGIN_LOCKOUT_TTL_SECONDS, further attempts answer 429 with Retry-After until the window ends; a success resets the count. Rate limited by RATE_LIMIT_LOGIN per client IP.
+//	@Description	Exchanges a username and password for a bearer token (JWT, valid for JWT_TTL). An unknown user, a wrong password and a disabled account all answer the same 401. After LOGIN_MAX_ATTEMPTS failures for one username from one client IP within LOGIN_LOCKOUT_TTL_SECONDS, further attempts answer 429 with Retry-After until the window ends; a success resets the count. Rate limited by RATE_LIMIT_LOGIN per client IP, and by nothing else: the role limits (RATE_LIMIT_ANONYMOUS, ...) do not count logins.
 //	@Tags			auth
 //	@Accept			json
 //	@Produce		json
@@ -85,7 +90,7 @@ func (h *Auth) RegisterRoot(r *gin.Engine) {
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.invalid_credentials"
 //	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
 //	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
-//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded | rate_limit.exceeded: too many failed logins; try again later"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded: rate limit exceeded: 5 requests allowed in this window (scope login); retry in 42 s | rate_limit.exceeded: too many failed logins; try again later"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/auth/login [post]

@@ -294,7 +294,8 @@ func operationProblems(o operation) []string {
 	if secured && resp[http.StatusUnauthorized] == nil {
 		add("@Security %s but no @Failure 401", security)
 	}
-	// Every /api/v1 route runs behind the global rate limit.
+	// Every /api/v1 route runs behind a rate limit: the caller's role limit,
+	// or login's own.
 	if strings.HasPrefix(o.path, apiPrefix) {
 		p = append(p, rateLimitProblems(o)...)
 	}
@@ -314,7 +315,7 @@ func rateLimitProblems(o operation) []string {
 		if (code < 200 || code >= 300) && code != http.StatusTooManyRequests {
 			continue
 		}
-		want := []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+		want := []string{"X-RateLimit-Scope", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
 		if code == http.StatusTooManyRequests {
 			want = append(want, "Retry-After")
 		}

@@ -57,7 +57,7 @@ func TestSpecTellsTheTruth(t *testing.T) {
 	}
 
 	// 2. Every rate limit used up after one request.
-	limited := testenv.Quick(t, "RATE_LIMIT_ANONYMOUS", "1-H", "RATE_LIMIT_HEALTH", "1-H")
+	limited := testenv.Quick(t, "RATE_LIMIT_ANONYMOUS", "1-H", "RATE_LIMIT_HEALTH", "1-H", "RATE_LIMIT_LOGIN", "1-H")
 	for _, r := range served {
 		if o, ok := w.ops[r]; ok {
 			for range 2 {

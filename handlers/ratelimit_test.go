@@ -39,17 +39,23 @@ func (rlVerifier) Verify(_ context.Context, token string) (auth.Identity, error)
 	return auth.Identity{}, errs.New(errs.CodeUnauthorized, "token is expired or forged")
 }
 
-// rlResource has one route per route scope, plus one with only the global
+// rlResource has one route per route scope, plus one with only the role
 // limit, so every scope is tested through the real router and middleware.
+// Login is registered the way handlers.Auth registers it: public, outside
+// the role limits.
 type rlResource struct{}
 
+func rlOK(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) }
+
 func (rlResource) Register(api *gin.RouterGroup, limits handlers.RouteLimiter) {
-	ok := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) }
-	api.GET("/rl/plain", ok)
-	api.POST("/rl/login", limits.Scope(ratelimit.ScopeLogin), ok)
-	api.POST("/rl/budget", limits.Scope(ratelimit.ScopeBudgetRequest), ok)
-	api.POST("/rl/reset", limits.Scope(ratelimit.ScopeBreakerReset), ok)
-	api.GET("/rl/stats", limits.Scope(ratelimit.ScopeHealth), ok)
+	api.GET("/rl/plain", rlOK)
+	api.POST("/rl/budget", limits.Scope(ratelimit.ScopeBudgetRequest), rlOK)
+	api.POST("/rl/reset", limits.Scope(ratelimit.ScopeBreakerReset), rlOK)
+	api.GET("/rl/stats", limits.Scope(ratelimit.ScopeHealth), rlOK)
+}
+
+func rlPublic(api *gin.RouterGroup, limits handlers.RouteLimiter) {
+	api.POST("/rl/login", limits.Scope(ratelimit.ScopeLogin), rlOK)
 }
 
 type rlHealth struct{}
@@ -108,6 +114,7 @@ func rlRouter(t testing.TB, store ratelimit.Store, opts ratelimit.Options, limit
 		Limits:       limits,
 		Health:       &handlers.Health{Checker: rlHealth{}},
 		Resources:    []handlers.Resource{rlResource{}},
+		Public:       []func(*gin.RouterGroup, handlers.RouteLimiter){rlPublic},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +131,8 @@ func rlServer(t testing.TB, overrides map[string]string) (*testenv.Client, *prom
 }
 
 // wantLimited checks a 429: Retry-After, the X-RateLimit-* headers and the
-// one error shape with details {scope, limit, remaining, reset_at}.
+// one error shape with details {scope, limit, remaining, reset_at}, the
+// scope named alike in the header, the details and the message.
 func wantLimited(t testing.TB, r *testenv.Response, scope string, limit int) {
 	t.Helper()
 	e := r.WantError(t, http.StatusTooManyRequests, "rate_limit.exceeded")
@@ -133,7 +141,7 @@ func wantLimited(t testing.TB, r *testenv.Response, scope string, limit int) {
 	if err != nil || retry < 1 || retry > 62 {
 		t.Errorf("Retry-After = %q, want whole seconds in [1, 62]", r.Header.Get("Retry-After"))
 	}
-	wantHeaders(t, r, limit, 0)
+	wantHeaders(t, r, scope, limit, 0)
 	reset, _ := strconv.ParseInt(r.Header.Get("X-RateLimit-Reset"), 10, 64)
 	if reset < now || reset > now+62 {
 		t.Errorf("X-RateLimit-Reset = %d, want unix seconds within the minute from %d", reset, now)
@@ -141,18 +149,21 @@ func wantLimited(t testing.TB, r *testenv.Response, scope string, limit int) {
 	if e.Details["scope"] != scope || e.Details["limit"] != float64(limit) || e.Details["remaining"] != float64(0) {
 		t.Errorf("details = %v, want scope %q, limit %d, remaining 0", e.Details, scope, limit)
 	}
+	if want := fmt.Sprintf("(scope %s)", scope); !strings.Contains(e.Message, want) {
+		t.Errorf("message = %q, want it to name the scope: %s", e.Message, want)
+	}
 	at, err := time.Parse(time.RFC3339, fmt.Sprint(e.Details["reset_at"]))
 	if err != nil || at.Unix() != reset {
 		t.Errorf("details.reset_at = %v, want the RFC 3339 form of X-RateLimit-Reset %d", e.Details["reset_at"], reset)
 	}
 }
 
-// wantHeaders checks X-RateLimit-Limit and -Remaining.
-func wantHeaders(t testing.TB, r *testenv.Response, limit, remaining int) {
+// wantHeaders checks X-RateLimit-Scope, -Limit and -Remaining.
+func wantHeaders(t testing.TB, r *testenv.Response, scope string, limit, remaining int) {
 	t.Helper()
-	gotLimit, gotRemaining := r.Header.Get("X-RateLimit-Limit"), r.Header.Get("X-RateLimit-Remaining")
-	if gotLimit != strconv.Itoa(limit) || gotRemaining != strconv.Itoa(remaining) {
-		t.Errorf("X-RateLimit-Limit/Remaining = %q/%q, want %d/%d", gotLimit, gotRemaining, limit, remaining)
+	gotScope, gotLimit, gotRemaining := r.Header.Get("X-RateLimit-Scope"), r.Header.Get("X-RateLimit-Limit"), r.Header.Get("X-RateLimit-Remaining")
+	if gotScope != scope || gotLimit != strconv.Itoa(limit) || gotRemaining != strconv.Itoa(remaining) {
+		t.Errorf("X-RateLimit-Scope/Limit/Remaining = %q/%q/%q, want %s/%d/%d", gotScope, gotLimit, gotRemaining, scope, limit, remaining)
 	}
 	if r.Header.Get("X-RateLimit-Reset") == "" {
 		t.Error("no X-RateLimit-Reset header")
@@ -161,50 +172,50 @@ func wantHeaders(t testing.TB, r *testenv.Response, limit, remaining int) {
 
 func wantNoLimitHeaders(t testing.TB, r *testenv.Response) {
 	t.Helper()
-	for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"} {
+	for _, h := range []string{"X-RateLimit-Scope", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"} {
 		if v := r.Header.Get(h); v != "" {
 			t.Errorf("%s = %q on an unlimited answer", h, v)
 		}
 	}
 }
 
-// TestRateLimitEveryScope: for each role's global limit and each route
-// scope, 3 requests pass with counting-down headers and the 4th is a 429.
+// TestRateLimitEveryScope: for each role limit and each route scope, 3
+// requests pass with counting-down headers and the 4th is a 429; the scope
+// has one name in the header, the answer and the metric label, and
+// RATE_LIMIT_<SCOPE> is its variable (TestRateLimitScopesAreTheirVariables
+// in app holds that side).
 func TestRateLimitEveryScope(t *testing.T) {
 	tests := []struct {
-		name        string
-		limit       string // the overridden rate's name
-		method      string
-		path        string
-		token       string
-		scope       string // details.scope
-		metricScope string
+		scope  string
+		method string
+		path   string
+		token  string
 	}{
-		{"anonymous", "anonymous", http.MethodGet, "/api/v1/rl/plain", "", "global", "anonymous"},
-		{"admin", "admin", http.MethodGet, "/api/v1/rl/plain", "user:1:admin", "global", "admin"},
-		{"operator", "operator", http.MethodGet, "/api/v1/rl/plain", "user:2:operator", "global", "operator"},
-		{"developer", "developer", http.MethodGet, "/api/v1/rl/plain", "user:3:developer", "global", "developer"},
-		{"observer", "observer", http.MethodGet, "/api/v1/rl/plain", "user:4:observer", "global", "observer"},
-		{"login", "login", http.MethodPost, "/api/v1/rl/login", "", "login", "login"},
-		{"budget_request", "budget_request", http.MethodPost, "/api/v1/rl/budget", "user:1:operator", "budget_request", "budget_request"},
-		{"breaker_reset", "breaker_reset", http.MethodPost, "/api/v1/rl/reset", "user:1:admin", "breaker_reset", "breaker_reset"},
-		{"health on /api/v1/stats", "health", http.MethodGet, "/api/v1/rl/stats", "user:1:observer", "health", "health"},
-		{"health on /health", "health", http.MethodGet, "/health", "", "health", "health"},
+		{"anonymous", http.MethodGet, "/api/v1/rl/plain", ""},
+		{"admin", http.MethodGet, "/api/v1/rl/plain", "user:1:admin"},
+		{"operator", http.MethodGet, "/api/v1/rl/plain", "user:2:operator"},
+		{"developer", http.MethodGet, "/api/v1/rl/plain", "user:3:developer"},
+		{"observer", http.MethodGet, "/api/v1/rl/plain", "user:4:observer"},
+		{"login", http.MethodPost, "/api/v1/rl/login", ""},
+		{"budget_request", http.MethodPost, "/api/v1/rl/budget", "user:1:operator"},
+		{"breaker_reset", http.MethodPost, "/api/v1/rl/reset", "user:1:admin"},
+		{"health", http.MethodGet, "/api/v1/rl/stats", "user:1:observer"},
+		{"health", http.MethodGet, "/health", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, reg := rlServer(t, map[string]string{tt.limit: "3-M"})
+		t.Run(tt.scope+" on "+tt.path, func(t *testing.T) {
+			c, reg := rlServer(t, map[string]string{tt.scope: "3-M"})
 			req := testenv.Request{Method: tt.method, Path: tt.path, Token: tt.token}
 			for i := range 3 {
 				r := c.Send(t, req)
 				if r.Status == http.StatusTooManyRequests {
 					t.Fatalf("request %d: 429 before the limit: %s", i+1, r.Body)
 				}
-				wantHeaders(t, r, 3, 2-i)
+				wantHeaders(t, r, tt.scope, 3, 2-i)
 			}
 			wantLimited(t, c.Send(t, req), tt.scope, 3)
-			if got := testenv.MetricSum(t, reg, "rate_limit_exceeded_total", map[string]string{"scope": tt.metricScope}); got != 1 {
-				t.Errorf("rate_limit_exceeded_total{scope=%q} = %v, want 1", tt.metricScope, got)
+			if got := testenv.MetricSum(t, reg, "rate_limit_exceeded_total", map[string]string{"scope": tt.scope}); got != 1 {
+				t.Errorf("rate_limit_exceeded_total{scope=%q} = %v, want 1", tt.scope, got)
 			}
 		})
 	}
@@ -220,18 +231,18 @@ func TestRateLimitKeys(t *testing.T) {
 		c, _ := rlServer(t, map[string]string{"developer": "2-M", "anonymous": "2-M"})
 		get(c, "user:a:developer").WantStatus(t, http.StatusOK)
 		get(c, "user:a:developer").WantStatus(t, http.StatusOK)
-		wantLimited(t, get(c, "user:a:developer"), "global", 2)
-		wantHeaders(t, get(c, "user:b:developer").WantStatus(t, http.StatusOK), 2, 1)
-		wantHeaders(t, get(c, "").WantStatus(t, http.StatusOK), 2, 1) // the IP's own budget
+		wantLimited(t, get(c, "user:a:developer"), "developer", 2)
+		wantHeaders(t, get(c, "user:b:developer").WantStatus(t, http.StatusOK), "developer", 2, 1)
+		wantHeaders(t, get(c, "").WantStatus(t, http.StatusOK), "anonymous", 2, 1) // the IP's own budget
 	})
 	for _, bad := range []string{"forged-token", "expired:a:admin"} {
 		t.Run(bad+" counts against its IP", func(t *testing.T) {
 			c, _ := rlServer(t, map[string]string{"anonymous": "2-M"})
-			wantHeaders(t, get(c, bad).WantStatus(t, http.StatusOK), 2, 1)
-			wantHeaders(t, get(c, "").WantStatus(t, http.StatusOK), 2, 0)
-			wantLimited(t, get(c, bad), "global", 2)
-			wantLimited(t, get(c, ""), "global", 2)
-			wantHeaders(t, get(c, "user:a:admin").WantStatus(t, http.StatusOK), 100000, 99999)
+			wantHeaders(t, get(c, bad).WantStatus(t, http.StatusOK), "anonymous", 2, 1)
+			wantHeaders(t, get(c, "").WantStatus(t, http.StatusOK), "anonymous", 2, 0)
+			wantLimited(t, get(c, bad), "anonymous", 2)
+			wantLimited(t, get(c, ""), "anonymous", 2)
+			wantHeaders(t, get(c, "user:a:admin").WantStatus(t, http.StatusOK), "admin", 100000, 99999)
 		})
 	}
 	t.Run("login is per IP even with a token", func(t *testing.T) {
@@ -255,34 +266,58 @@ func TestRateLimitKeys(t *testing.T) {
 	})
 }
 
-// TestRateLimitHeadersShowClosest: with the global and a route limit on one
-// request, the headers describe the one with fewer requests remaining.
+// TestRateLimitHeadersShowClosest: with the role and a route limit on one
+// request, the headers describe the one with fewer requests remaining, and
+// the 429 the one that refused.
 func TestRateLimitHeadersShowClosest(t *testing.T) {
+	budget := func(c *testenv.Client) *testenv.Response {
+		return c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/budget", Token: "user:a:operator"})
+	}
 	tests := []struct {
 		name                 string
-		anonymous, login     string
+		operator, budget     string
+		wantScope            string
 		wantLimit, wantRemai int
 	}{
-		{"route scope closer", "5-M", "3-M", 3, 2},
-		{"global closer", "2-M", "10-M", 2, 1},
+		{"route scope closer", "5-M", "3-M", "budget_request", 3, 2},
+		{"role closer", "2-M", "10-M", "operator", 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := rlServer(t, map[string]string{"anonymous": tt.anonymous, "login": tt.login})
-			r := c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login"})
-			wantHeaders(t, r.WantStatus(t, http.StatusOK), tt.wantLimit, tt.wantRemai)
+			c, _ := rlServer(t, map[string]string{"operator": tt.operator, "budget_request": tt.budget})
+			wantHeaders(t, budget(c).WantStatus(t, http.StatusOK), tt.wantScope, tt.wantLimit, tt.wantRemai)
 		})
 	}
 	t.Run("the exhausted scope answers", func(t *testing.T) {
-		// Global allows 2, login 1: the second request is refused by login
-		// while global still has 0 left; the 429 describes login.
-		c, _ := rlServer(t, map[string]string{"anonymous": "2-M", "login": "1-M"})
-		c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login"}).WantStatus(t, http.StatusOK)
-		wantLimited(t, c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login"}), "login", 1)
-		// Global has now been used up too (both count): the next request
-		// is refused by global first.
-		wantLimited(t, c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login"}), "global", 2)
+		// The role allows 2, the route 1: the second request is refused by
+		// the route while the role still has 0 left; the 429 names the route.
+		c, _ := rlServer(t, map[string]string{"operator": "2-M", "budget_request": "1-M"})
+		budget(c).WantStatus(t, http.StatusOK)
+		wantLimited(t, budget(c), "budget_request", 1)
+		// The role has now been used up too (both count): the next request
+		// is refused by the role first.
+		wantLimited(t, budget(c), "operator", 2)
 	})
+}
+
+// TestRateLimitLoginOwnLimit: RATE_LIMIT_LOGIN alone limits login, above a
+// lower RATE_LIMIT_ANONYMOUS; logins use no role budget, anonymous or not.
+func TestRateLimitLoginOwnLimit(t *testing.T) {
+	c, _ := rlServer(t, map[string]string{"anonymous": "2-M", "developer": "2-M", "login": "6-M"})
+	login := func(token string) *testenv.Response {
+		return c.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/rl/login", Token: token})
+	}
+	for i := range 5 {
+		wantHeaders(t, login("").WantStatus(t, http.StatusOK), "login", 6, 5-i)
+	}
+	wantHeaders(t, login("user:d:developer").WantStatus(t, http.StatusOK), "login", 6, 0)
+	wantLimited(t, login(""), "login", 6)
+	wantLimited(t, login("user:d:developer"), "login", 6)
+	plain := func(token string) *testenv.Response {
+		return c.Send(t, testenv.Request{Method: http.MethodGet, Path: "/api/v1/rl/plain", Token: token})
+	}
+	wantHeaders(t, plain("").WantStatus(t, http.StatusOK), "anonymous", 2, 1)
+	wantHeaders(t, plain("user:d:developer").WantStatus(t, http.StatusOK), "developer", 2, 1)
 }
 
 // TestRateLimitForwardedFor: X-Forwarded-For is ignored from an untrusted
@@ -302,8 +337,8 @@ func TestRateLimitForwardedFor(t *testing.T) {
 		health(srv, "203.0.113.1").WantStatus(t, http.StatusOK)
 		health(srv, "203.0.113.1").WantStatus(t, http.StatusOK)
 		wantLimited(t, health(srv, "203.0.113.1"), "health", 2)
-		wantHeaders(t, health(srv, "203.0.113.2").WantStatus(t, http.StatusOK), 2, 1)
-		wantHeaders(t, health(srv, "198.51.100.7, 203.0.113.9").WantStatus(t, http.StatusOK), 2, 1)
+		wantHeaders(t, health(srv, "203.0.113.2").WantStatus(t, http.StatusOK), "health", 2, 1)
+		wantHeaders(t, health(srv, "198.51.100.7, 203.0.113.9").WantStatus(t, http.StatusOK), "health", 2, 1)
 	})
 }
 
@@ -313,7 +348,7 @@ func TestRateLimitApp(t *testing.T) {
 	t.Run("health scope and unlimited infrastructure", func(t *testing.T) {
 		srv := testenv.Quick(t, "RATE_LIMIT_HEALTH", "3-M", "RATE_LIMIT_ANONYMOUS", "3-M")
 		for i := range 3 {
-			wantHeaders(t, srv.Get(t, "/health", "").WantStatus(t, http.StatusOK), 3, 2-i)
+			wantHeaders(t, srv.Get(t, "/health", "").WantStatus(t, http.StatusOK), "health", 3, 2-i)
 		}
 		wantLimited(t, srv.Get(t, "/health", ""), "health", 3)
 		for _, path := range []string{"/health/live", "/health/ready", "/metrics"} {
@@ -332,7 +367,7 @@ func TestRateLimitApp(t *testing.T) {
 			t.Skip("GET /api/v1/auth/me is not registered yet")
 		}
 		srv.Get(t, "/api/v1/auth/me", "").WantError(t, http.StatusUnauthorized, "auth.unauthorized")
-		wantLimited(t, srv.Get(t, "/api/v1/auth/me", ""), "global", 2)
+		wantLimited(t, srv.Get(t, "/api/v1/auth/me", ""), "anonymous", 2)
 		// Unknown /api/v1 paths are not routes: no group middleware.
 		srv.Get(t, "/api/v1/no-such-route", "").WantError(t, http.StatusNotFound, "resource.not_found")
 	})
@@ -361,21 +396,26 @@ func TestRateLimitLoginAndUsers(t *testing.T) {
 		loginRoute(t, srv) // the probe is the first of 4
 		for i := range 3 {
 			r := srv.Post(t, "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "admin123"})
-			wantHeaders(t, r.WantStatus(t, http.StatusOK), 4, 2-i)
+			wantHeaders(t, r.WantStatus(t, http.StatusOK), "login", 4, 2-i)
 		}
 		wantLimited(t, srv.Post(t, "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "admin123"}), "login", 4)
 	})
 	t.Run("users and IP", func(t *testing.T) {
-		srv := testenv.Quick(t, "RATE_LIMIT_DEVELOPER", "3-M", "RATE_LIMIT_ANONYMOUS", "3-M")
+		srv := testenv.Quick(t, "RATE_LIMIT_DEVELOPER", "3-M", "RATE_LIMIT_ANONYMOUS", "3-M", "RATE_LIMIT_LOGIN", "10-M")
 		loginRoute(t, srv)
 		dev, op := srv.Token(t, "developer"), srv.Token(t, "operator")
-		// The IP has used 3 anonymous requests (probe, two logins).
-		wantLimited(t, srv.Get(t, "/api/v1/auth/me", ""), "global", 3)
-		wantLimited(t, srv.Get(t, "/api/v1/auth/me", "forged.jwt.token"), "global", 3)
+		// Three logins so far, none of them anonymous requests.
+		for i := range 3 {
+			wantHeaders(t, srv.Get(t, "/api/v1/auth/me", "").WantStatus(t, http.StatusUnauthorized), "anonymous", 3, 2-i)
+		}
+		wantLimited(t, srv.Get(t, "/api/v1/auth/me", ""), "anonymous", 3)
+		wantLimited(t, srv.Get(t, "/api/v1/auth/me", "forged.jwt.token"), "anonymous", 3)
+		// The IP's anonymous budget is used up; login has its own.
+		srv.Token(t, "observer")
 		for range 3 {
 			srv.Get(t, "/api/v1/auth/me", dev).WantStatus(t, http.StatusOK)
 		}
-		wantLimited(t, srv.Get(t, "/api/v1/auth/me", dev), "global", 3)
+		wantLimited(t, srv.Get(t, "/api/v1/auth/me", dev), "developer", 3)
 		srv.Get(t, "/api/v1/auth/me", op).WantStatus(t, http.StatusOK)
 	})
 }
@@ -420,8 +460,10 @@ func TestRateLimitSharedAcrossServers(t *testing.T) {
 }
 
 // TestRateLimitTwoProcesses: two server processes on one Redis (TEST_REDIS_URL,
-// else a redis-server of the test's own) allow RATE_LIMIT_LOGIN=5-M logins
-// in total, not 5 each.
+// else a redis-server of the test's own) allow RATE_LIMIT_LOGIN=6-M logins
+// in total, not 6 each, though RATE_LIMIT_ANONYMOUS=2-M is lower: login is
+// limited by its own scope only. The anonymous limit still holds for the
+// other routes, across both processes too.
 func TestRateLimitTwoProcesses(t *testing.T) {
 	url := os.Getenv("TEST_REDIS_URL")
 	if url == "" {
@@ -432,26 +474,39 @@ func TestRateLimitTwoProcesses(t *testing.T) {
 	binary := testenv.BuildBinary(t)
 	vars := map[string]string{
 		"RATE_LIMIT_STORAGE_URI": url, "RATE_LIMIT_PREFIX": fmt.Sprintf("test:%d:rl", time.Now().UnixNano()),
-		"RATE_LIMIT_LOGIN": "5-M", "RATE_LIMIT_ANONYMOUS": "100000-M",
+		"RATE_LIMIT_LOGIN": "6-M", "RATE_LIMIT_ANONYMOUS": "2-M",
 		"SEED_DEMO_USERS": "true", "BCRYPT_COST": "4", "LOG_LEVEL": "warn",
 	}
 	urlA, _ := testenv.StartProcess(t, binary, vars)
 	urlB, _ := testenv.StartProcess(t, binary, vars)
 	clients := []*testenv.Client{testenv.NewClient(urlA), testenv.NewClient(urlB)}
-	allowed := 0
-	for i := range 10 {
-		r := clients[i%2].Post(t, "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "admin123"})
-		switch r.Status {
-		case http.StatusOK:
-			allowed++
-		case http.StatusTooManyRequests:
-			wantLimited(t, r, "login", 5)
-		default:
-			t.Fatalf("login %d answered %d: %s", i, r.Status, r.Body)
+	count := func(what, scope string, limit int, send func(c *testenv.Client) *testenv.Response, passed int) int {
+		t.Helper()
+		allowed := 0
+		for i := range 10 {
+			r := send(clients[i%2])
+			switch r.Status {
+			case passed:
+				allowed++
+			case http.StatusTooManyRequests:
+				wantLimited(t, r, scope, limit)
+			default:
+				t.Fatalf("%s %d answered %d: %s", what, i, r.Status, r.Body)
+			}
 		}
+		return allowed
 	}
-	if allowed != 5 {
-		t.Errorf("%d of 10 logins across two processes passed, want 5", allowed)
+	logins := count("login", "login", 6, func(c *testenv.Client) *testenv.Response {
+		return c.Post(t, "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "admin123"})
+	}, http.StatusOK)
+	if logins != 6 {
+		t.Errorf("%d of 10 logins across two processes passed, want 6 (RATE_LIMIT_LOGIN)", logins)
+	}
+	anonymous := count("GET /auth/me", "anonymous", 2, func(c *testenv.Client) *testenv.Response {
+		return c.Get(t, "/api/v1/auth/me", "")
+	}, http.StatusUnauthorized)
+	if anonymous != 2 {
+		t.Errorf("%d of 10 anonymous requests across two processes passed, want 2 (RATE_LIMIT_ANONYMOUS)", anonymous)
 	}
 }
 
@@ -491,7 +546,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 			srv := testenv.Quick(t, "RATE_LIMIT_STORAGE_URI", rs.URL(), "RATE_LIMIT_FAIL_MODE", mode,
 				"RATE_LIMIT_HEALTH", fmt.Sprintf("%d-M", limit), "REDIS_CALL_TIMEOUT", "200ms")
 			for i := range limit {
-				wantHeaders(t, health(srv).WantStatus(t, http.StatusOK), limit, limit-1-i)
+				wantHeaders(t, health(srv).WantStatus(t, http.StatusOK), "health", limit, limit-1-i)
 			}
 			wantLimited(t, health(srv), "health", limit)
 
@@ -531,7 +586,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 }
 
 // BenchmarkRateLimitMiddleware is the cost of one request through the real
-// router with limits off, on the memory store and on Redis (one global
+// router with limits off, on the memory store and on Redis (one role
 // counter per request).
 func BenchmarkRateLimitMiddleware(b *testing.B) {
 	opts := rlOptions(b, map[string]string{"admin": "1000000000-M"})
@@ -568,7 +623,7 @@ func BenchmarkRateLimitMiddleware(b *testing.B) {
 		return
 	}
 	prefix := fmt.Sprintf("bench:rl:%d", time.Now().UnixNano())
-	defer client.Del(context.Background(), prefix+":global:user:bench")
+	defer client.Del(context.Background(), prefix+":admin:user:bench")
 	b.Run("redis", func(b *testing.B) {
 		h, _ := rlRouter(b, ratelimit.NewRedisStore(client, prefix), opts, true)
 		run(b, h)

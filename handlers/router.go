@@ -21,11 +21,11 @@ import (
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
-// RouteLimiter supplies the rate-limit middleware: Global limits every /api/v1
-// request by role (or IP when anonymous); Scope adds a per-route limit named
-// by one of the ratelimit.Scope* constants.
+// RouteLimiter supplies the rate-limit middleware: Role limits every request
+// of Resources by the caller's role (or IP when anonymous); Scope adds a
+// per-route limit named by one of the ratelimit.Scope* constants.
 type RouteLimiter interface {
-	Global() gin.HandlerFunc
+	Role() gin.HandlerFunc
 	Scope(name string) gin.HandlerFunc
 }
 
@@ -49,8 +49,14 @@ type Deps struct {
 	Health         *Health
 	// Root registers routes outside /api/v1 (e.g. the JWKS document).
 	Root []func(r *gin.Engine)
-	// Resources register their routes under /api/v1.
+	// Resources register their routes under /api/v1, where every request
+	// counts against the caller's role limit (and its route scope, if any).
 	Resources []Resource
+	// Public register routes under /api/v1 that their own route scope
+	// alone limits: POST /auth/login, so that RATE_LIMIT_LOGIN is the limit
+	// of login and a lower RATE_LIMIT_ANONYMOUS cannot refuse it first.
+	// Each route must carry its limits.Scope.
+	Public []func(api *gin.RouterGroup, limits RouteLimiter)
 }
 
 // NewRouter builds the Gin engine with the fixed middleware order of STYLE §7.
@@ -104,9 +110,13 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	for _, register := range d.Root {
 		register(r)
 	}
-	api := r.Group("/api/v1", limits.Global())
+	api := r.Group("/api/v1")
+	for _, register := range d.Public {
+		register(api, limits)
+	}
+	limited := api.Group("", limits.Role())
 	for _, res := range d.Resources {
-		res.Register(api, limits)
+		res.Register(limited, limits)
 	}
 	return r, nil
 }
@@ -129,8 +139,8 @@ func metricsAuth(token string) gin.HandlerFunc {
 // NoLimits is the RouteLimiter used when rate limiting is off.
 type NoLimits struct{}
 
-// Global implements RouteLimiter.
-func (NoLimits) Global() gin.HandlerFunc { return func(*gin.Context) {} }
+// Role implements RouteLimiter.
+func (NoLimits) Role() gin.HandlerFunc { return func(*gin.Context) {} }
 
 // Scope implements RouteLimiter.
 func (NoLimits) Scope(string) gin.HandlerFunc { return func(*gin.Context) {} }

@@ -15,14 +15,14 @@ import (
 )
 
 // ctxRateLimit keeps, per request, the counter closest to exhaustion, so the
-// X-RateLimit-* headers describe it even though the global and route limits
+// X-RateLimit-* headers describe it even though the role and route limits
 // run as separate middlewares.
 const ctxRateLimit = "ratelimit.closest"
 
 // Limiter counts requests against the configured limits
 // (ratelimit.Limiter implements it).
 type Limiter interface {
-	Global(ctx context.Context, role, key string) (ratelimit.Result, error)
+	Role(ctx context.Context, role, key string) (ratelimit.Result, error)
 	Scope(ctx context.Context, name, key string) (ratelimit.Result, error)
 	HasScope(name string) bool
 	ScopePerIP(name string) bool
@@ -43,14 +43,15 @@ func NewRateLimits(l Limiter) *RateLimits {
 	return &RateLimits{limiter: l, now: time.Now}
 }
 
-// Global limits every request by the caller's role (anonymous by IP).
-func (r *RateLimits) Global() gin.HandlerFunc {
+// Role limits every request by the caller's role: a verified user by its
+// id, anyone else as "anonymous" by client IP.
+func (r *RateLimits) Role() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		role, key := string(auth.RoleAnonymous), ratelimit.IPKey(c.ClientIP())
 		if id, ok := IdentityFrom(c); ok {
 			role, key = string(id.Role), ratelimit.UserKey(id.UserID)
 		}
-		res, err := r.limiter.Global(c.Request.Context(), role, key)
+		res, err := r.limiter.Role(c.Request.Context(), role, key)
 		r.apply(c, res, err)
 	}
 }
@@ -83,6 +84,7 @@ func (r *RateLimits) apply(c *gin.Context, res ratelimit.Result, err error) {
 	}
 	if prev, ok := c.Get(ctxRateLimit); !ok || res.Reached || res.Remaining < prev.(ratelimit.Result).Remaining {
 		c.Set(ctxRateLimit, res)
+		c.Header("X-RateLimit-Scope", res.Scope)
 		c.Header("X-RateLimit-Limit", strconv.FormatInt(res.Limit, 10))
 		c.Header("X-RateLimit-Remaining", strconv.FormatInt(res.Remaining, 10))
 		c.Header("X-RateLimit-Reset", strconv.FormatInt(res.Reset.Unix(), 10))

@@ -9,11 +9,17 @@ import (
 
 // rateLimitHeaders are sent on the 2xx and 429 answers of a rate-limited
 // operation; Retry-After also on its 429, and on the 503 of a limiter whose
-// store is down.
-var rateLimitHeaders = []struct{ name, description string }{
-	{"X-RateLimit-Limit", "Requests allowed in the current window (the tightest of the limits that apply)."},
-	{"X-RateLimit-Remaining", "Requests left in the current window."},
-	{"X-RateLimit-Reset", "Unix time (seconds) when the window resets."},
+// store is down. They describe the limit closest to refusing, named by
+// X-RateLimit-Scope.
+var rateLimitHeaders = []struct {
+	name, description string
+	schema            *openapi3.Schema
+}{
+	{"X-RateLimit-Scope", "The limit the other X-RateLimit-* headers describe, the one of those that apply with the fewest requests left: the caller's role (anonymous, admin, ...) or the route's scope (login, budget_request, breaker_reset, health). RATE_LIMIT_<SCOPE> sets it; a 429 names the same scope in details.scope.",
+		openapi3.NewStringSchema()},
+	{"X-RateLimit-Limit", "Requests allowed in the current window of that scope.", openapi3.NewIntegerSchema().WithMin(0)},
+	{"X-RateLimit-Remaining", "Requests left in the current window.", openapi3.NewIntegerSchema().WithMin(0)},
+	{"X-RateLimit-Reset", "Unix time (seconds) when the window resets.", openapi3.NewIntegerSchema().WithMin(0)},
 }
 
 const retryAfter = "Retry-After"
@@ -23,16 +29,16 @@ const retryAfter = "Retry-After"
 // a 429: being rate limited is what a 429 says, so the annotations need no
 // Header annotations for them.
 func applyRateLimitHeaders(doc *openapi3.T) {
-	integer := func(desc string) *openapi3.HeaderRef {
+	header := func(desc string, schema *openapi3.Schema) *openapi3.HeaderRef {
 		return &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
-			Description: desc, Schema: openapi3.NewIntegerSchema().WithMin(0).NewRef(),
+			Description: desc, Schema: schema.NewRef(),
 		}}}
 	}
 	doc.Components.Headers = openapi3.Headers{
-		retryAfter: integer("Seconds to wait before retrying."),
+		retryAfter: header("Seconds to wait before retrying.", openapi3.NewIntegerSchema().WithMin(0)),
 	}
 	for _, h := range rateLimitHeaders {
-		doc.Components.Headers[h.name] = integer(h.description)
+		doc.Components.Headers[h.name] = header(h.description, h.schema)
 	}
 	ref := func(name string) *openapi3.HeaderRef {
 		return &openapi3.HeaderRef{Ref: "#/components/headers/" + name, Value: doc.Components.Headers[name].Value}

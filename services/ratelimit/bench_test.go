@@ -42,7 +42,7 @@ func BenchmarkLimiter(b *testing.B) {
 	b.Run("memory", func(b *testing.B) {
 		l := newLimiter(b, ratelimit.NewMemoryStore("bench"), opts)
 		for b.Loop() {
-			if _, err := l.Global(ctx, "admin", key); err != nil {
+			if _, err := l.Role(ctx, "admin", key); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -55,12 +55,12 @@ func BenchmarkLimiter(b *testing.B) {
 	prefix := "bench:rl:" + time.Now().Format("150405.000000")
 	b.Run("redis", func(b *testing.B) {
 		l, client := redisLimiter(b, url, prefix, opts)
-		b.Cleanup(func() { client.Del(context.Background(), prefix+":global:"+key) })
-		if _, err := l.Global(ctx, "admin", key); err != nil { // load the script
+		b.Cleanup(func() { client.Del(context.Background(), prefix+":admin:"+key) })
+		if _, err := l.Role(ctx, "admin", key); err != nil { // load the script
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			got, err := l.Global(ctx, "admin", key)
+			got, err := l.Role(ctx, "admin", key)
 			if err != nil || !got.Enforced {
 				b.Fatalf("%+v, %v", got, err)
 			}

@@ -33,7 +33,9 @@ const (
 	FailClosed FailMode = "closed"
 )
 
-// Scope is a per-route limit, counted in addition to the per-role one.
+// Scope is a per-route limit. On /api/v1 it is counted in addition to the
+// caller's role limit, except on the routes registered outside the role
+// limit (login), where it is the only limit.
 type Scope struct {
 	Rate Rate
 	// PerIP keys the scope by client IP even for authenticated callers (login:
@@ -43,10 +45,11 @@ type Scope struct {
 
 // Options configure a Limiter.
 type Options struct {
-	// Roles is the per-role limit on every /api/v1 request; it must contain
-	// "anonymous", which also applies to unknown roles.
+	// Roles is the per-role limit on /api/v1 requests, by role name, which
+	// is also the name of its scope; it must contain "anonymous", which
+	// also applies to unknown roles.
 	Roles map[string]Rate
-	// Scopes are the per-route limits by name.
+	// Scopes are the per-route limits by name; a name may not be a role's.
 	Scopes map[string]Scope
 	// FailMode defaults to FailOpen.
 	FailMode FailMode
@@ -60,15 +63,15 @@ type Options struct {
 	Metrics *Metrics
 }
 
-// GlobalScope names the per-role limit in keys, answers and error details.
-const GlobalScope = "global"
-
 // anonymous is the role of callers without a verified token.
 const anonymous = "anonymous"
 
 // Result is the state of one counter after counting a request.
 type Result struct {
-	// Scope is GlobalScope or the route scope's name.
+	// Scope names the limit: the role ("anonymous", "admin", ...) for a role
+	// limit, else the route scope. It is the name in store keys, in the 429
+	// answer, in the X-RateLimit-Scope header and in the metric's scope
+	// label, and RATE_LIMIT_<SCOPE> sets the limit.
 	Scope string
 	// Limit is the number of requests allowed per window.
 	Limit int64
@@ -102,6 +105,11 @@ func New(store Store, opts Options) (*Limiter, error) {
 	}
 	if _, ok := opts.Roles[anonymous]; !ok {
 		return nil, errors.New("ratelimit: no rate for the anonymous role")
+	}
+	for name := range opts.Scopes {
+		if _, ok := opts.Roles[name]; ok {
+			return nil, fmt.Errorf("ratelimit: route scope %q is also a role: they would share counters", name)
+		}
 	}
 	l := &Limiter{
 		store:    store,
@@ -144,14 +152,15 @@ func (l *Limiter) ScopePerIP(name string) bool { return l.scopes[name].PerIP }
 // Degraded reports whether the last store call failed.
 func (l *Limiter) Degraded() bool { return l.degraded.Load() }
 
-// Global counts a request against the limit of role ("anonymous" when the
-// caller has no verified token). key is UserKey or IPKey.
-func (l *Limiter) Global(ctx context.Context, role, key string) (Result, error) {
+// Role counts a request against the limit of role ("anonymous" when the
+// caller has no verified token; an unknown role is limited as anonymous).
+// key is UserKey or IPKey.
+func (l *Limiter) Role(ctx context.Context, role, key string) (Result, error) {
 	rate, ok := l.roles[role]
 	if !ok {
 		role, rate = anonymous, l.roles[anonymous]
 	}
-	return l.take(ctx, GlobalScope, role, key, rate)
+	return l.take(ctx, role, key, rate)
 }
 
 // Scope counts a request against the route scope name. key is UserKey or
@@ -161,12 +170,11 @@ func (l *Limiter) Scope(ctx context.Context, name, key string) (Result, error) {
 	if !ok {
 		return Result{}, fmt.Errorf("ratelimit: unknown scope %q", name)
 	}
-	return l.take(ctx, name, name, key, s.Rate)
+	return l.take(ctx, name, key, s.Rate)
 }
 
-// take counts one request. label is the bounded metric label (the role for
-// the global scope).
-func (l *Limiter) take(ctx context.Context, scope, label, key string, rate Rate) (Result, error) {
+// take counts one request against the counter of scope and key.
+func (l *Limiter) take(ctx context.Context, scope, key string, rate Rate) (Result, error) {
 	var lc limiter.Context
 	err := l.guard(ctx, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, l.timeout)
@@ -198,7 +206,7 @@ func (l *Limiter) take(ctx context.Context, scope, label, key string, rate Rate)
 		Enforced: true,
 	}
 	if res.Reached {
-		l.metrics.exceeded(label)
+		l.metrics.exceeded(scope)
 	}
 	return res, nil
 }

@@ -55,6 +55,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	delete(noAnon.Roles, "anonymous")
 	badMode := testOptions(t)
 	badMode.FailMode = "sideways"
+	scopeIsRole := testOptions(t)
+	scopeIsRole.Scopes["admin"] = ratelimit.Scope{Rate: mustRate(t, "1-M")}
 	tests := []struct {
 		name  string
 		store ratelimit.Store
@@ -63,6 +65,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"nil store", nil, testOptions(t)},
 		{"no anonymous rate", store, noAnon},
 		{"unknown fail mode", store, badMode},
+		{"a route scope named like a role", store, scopeIsRole},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,9 +80,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // reached, with Remaining counting down and Reset in the window.
 func TestLimitPerScope(t *testing.T) {
 	type take func(l *ratelimit.Limiter, key string) (ratelimit.Result, error)
-	global := func(role string) take {
+	role := func(name string) take {
 		return func(l *ratelimit.Limiter, key string) (ratelimit.Result, error) {
-			return l.Global(context.Background(), role, key)
+			return l.Role(context.Background(), name, key)
 		}
 	}
 	scope := func(name string) take {
@@ -92,12 +95,12 @@ func TestLimitPerScope(t *testing.T) {
 		take      take
 		wantScope string
 	}{
-		{"admin", global("admin"), ratelimit.GlobalScope},
-		{"operator", global("operator"), ratelimit.GlobalScope},
-		{"developer", global("developer"), ratelimit.GlobalScope},
-		{"observer", global("observer"), ratelimit.GlobalScope},
-		{"anonymous", global("anonymous"), ratelimit.GlobalScope},
-		{"unknown role is anonymous", global("wizard"), ratelimit.GlobalScope},
+		{"admin", role("admin"), "admin"},
+		{"operator", role("operator"), "operator"},
+		{"developer", role("developer"), "developer"},
+		{"observer", role("observer"), "observer"},
+		{"anonymous", role("anonymous"), "anonymous"},
+		{"unknown role is anonymous", role("wizard"), "anonymous"},
 		{"login", scope(ratelimit.ScopeLogin), ratelimit.ScopeLogin},
 		{"budget_request", scope(ratelimit.ScopeBudgetRequest), ratelimit.ScopeBudgetRequest},
 		{"breaker_reset", scope(ratelimit.ScopeBreakerReset), ratelimit.ScopeBreakerReset},
@@ -130,8 +133,8 @@ func TestLimitPerScope(t *testing.T) {
 	}
 }
 
-// TestKeysAreSeparate: budgets do not leak between keys, roles of the same
-// user share the user's global budget, and scopes never share counters.
+// TestKeysAreSeparate: budgets do not leak between keys, and scopes (route
+// scopes and role limits) never share counters.
 func TestKeysAreSeparate(t *testing.T) {
 	ctx := context.Background()
 	l := newLimiter(t, ratelimit.NewMemoryStore("t"), testOptions(t))
@@ -157,8 +160,8 @@ func TestKeysAreSeparate(t *testing.T) {
 		{"another scope", func() (ratelimit.Result, error) {
 			return l.Scope(ctx, ratelimit.ScopeBreakerReset, ratelimit.UserKey("a"))
 		}, 2},
-		{"the global scope", func() (ratelimit.Result, error) {
-			return l.Global(ctx, "admin", ratelimit.UserKey("a"))
+		{"the role's scope", func() (ratelimit.Result, error) {
+			return l.Role(ctx, "admin", ratelimit.UserKey("a"))
 		}, 2},
 	}
 	for _, tt := range tests {
@@ -238,13 +241,13 @@ func TestStoreOutage(t *testing.T) {
 			l := newLimiter(t, store, opts)
 
 			for range 3 {
-				if _, err := l.Global(ctx, "anonymous", ratelimit.IPKey("1.2.3.4")); err != nil {
+				if _, err := l.Role(ctx, "anonymous", ratelimit.IPKey("1.2.3.4")); err != nil {
 					t.Fatal(err)
 				}
 			}
 			store.down.Store(true)
 			for i := range 10 {
-				got, err := l.Global(ctx, "anonymous", ratelimit.IPKey("1.2.3.4"))
+				got, err := l.Role(ctx, "anonymous", ratelimit.IPKey("1.2.3.4"))
 				if tt.wantErrCode == "" {
 					if err != nil || got.Enforced || got.Reached {
 						t.Fatalf("down request %d = %+v, %v; want passed unenforced", i, got, err)
@@ -257,7 +260,7 @@ func TestStoreOutage(t *testing.T) {
 				t.Errorf("while down: Degraded() = %v, gauge = %v; want true, 1", l.Degraded(), gaugeValue(t, reg, "rate_limit_degraded"))
 			}
 			store.down.Store(false)
-			got, err := l.Global(ctx, "anonymous", ratelimit.IPKey("1.2.3.4"))
+			got, err := l.Role(ctx, "anonymous", ratelimit.IPKey("1.2.3.4"))
 			if err != nil || !got.Enforced || !got.Reached {
 				t.Fatalf("after recovery = %+v, %v; want enforced and reached (the counter survived)", got, err)
 			}
@@ -290,7 +293,7 @@ func TestCallTimeoutAndGuard(t *testing.T) {
 	l := newLimiter(t, hang, opts)
 
 	start := time.Now()
-	got, err := l.Global(context.Background(), "admin", ratelimit.UserKey("u"))
+	got, err := l.Role(context.Background(), "admin", ratelimit.UserKey("u"))
 	if err != nil || got.Enforced {
 		t.Fatalf("hanging store = %+v, %v; want unenforced pass (fail open)", got, err)
 	}
@@ -304,7 +307,7 @@ func TestCallTimeoutAndGuard(t *testing.T) {
 	l2 := newLimiter(t, hang, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := l2.Global(ctx, "admin", ratelimit.UserKey("u")); !errors.Is(err, context.Canceled) {
+	if _, err := l2.Role(ctx, "admin", ratelimit.UserKey("u")); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled request error = %v, want context.Canceled", err)
 	}
 	if l2.Degraded() {
@@ -315,7 +318,7 @@ func TestCallTimeoutAndGuard(t *testing.T) {
 	refuse.Guard = func(context.Context, func(context.Context) error) error { return errors.New("breaker open") }
 	refuse.FailMode = ratelimit.FailClosed
 	l3 := newLimiter(t, ratelimit.NewMemoryStore("t"), refuse)
-	if _, err := l3.Global(context.Background(), "admin", ratelimit.UserKey("u")); !errs.Is(err, errs.CodeUnavailable) {
+	if _, err := l3.Role(context.Background(), "admin", ratelimit.UserKey("u")); !errs.Is(err, errs.CodeUnavailable) {
 		t.Errorf("guard refusal in fail-closed mode: error = %v, want %s", err, errs.CodeUnavailable)
 	}
 }

@@ -15,7 +15,7 @@ func NewMetrics(reg prometheus.Registerer, scopes ...string) *Metrics {
 	m := &Metrics{
 		exceededTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rate_limit_exceeded_total",
-			Help: "Requests rejected with 429, by scope (the role for the per-role limit, else the route scope).",
+			Help: "Requests rejected with 429, by scope: the caller's role for its role limit (RATE_LIMIT_<ROLE>), else the route scope (RATE_LIMIT_<SCOPE>).",
 		}, []string{"scope"}),
 		degradedGauge: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rate_limit_degraded",

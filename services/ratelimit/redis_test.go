@@ -140,7 +140,7 @@ func waitEnforced(t testing.TB, l *ratelimit.Limiter) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := l.Global(context.Background(), "admin", ratelimit.UserKey("probe"))
+		got, err := l.Role(context.Background(), "admin", ratelimit.UserKey("probe"))
 		if err == nil && got.Enforced {
 			return
 		}
