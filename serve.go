@@ -28,7 +28,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	redis.SetLogger(redisLog{log})
 	version, commit := buildVersion()
 	log.Info("starting", slog.String("version", version), slog.String("commit", commit),
-		slog.Any("config", cfg.Redacted()))
+		slog.String("mode", cfg.Mode()), slog.Any("config", cfg.Redacted()))
 	a, err := app.New(ctx, cfg, log, app.BuildInfo{Version: version, Commit: commit})
 	if err != nil {
 		return err

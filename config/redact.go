@@ -5,72 +5,96 @@ import (
 	"strings"
 )
 
-// Redacted returns the effective configuration for logs and GET
-// /api/v1/admin/config: secrets are replaced by whether they are set and
-// passwords inside URLs are masked.
+// Masked stands for a secret that is set, in Redacted, and for the password
+// or token inside a URL.
+const Masked = "xxxxx"
+
+// Redacted returns the effective configuration for the start log line and
+// GET /api/v1/admin/config, keyed by the variable that sets each value, so
+// what is shown is what to set. Secrets read Masked when set and "" when
+// not; passwords and tokens inside URLs are masked. Values are written the
+// way their variables accept them ("15s", "100-M", "a,b").
 func (c Config) Redacted() map[string]any {
+	l := c.RateLimits
 	return map[string]any{
-		"mode":                        c.mode(),
-		"host":                        c.Host,
-		"port":                        c.Port,
-		"data_dir":                    c.DataDir,
-		"database_url":                maskURL(c.DatabaseURL),
-		"db_min_conns":                c.DBMinConns,
-		"db_max_conns":                c.DBMaxConns,
-		"redis_url":                   maskURL(c.RedisURL),
-		"redis_key_prefix":            c.RedisKeyPrefix,
-		"sqlite_path":                 c.SQLitePath,
-		"nats_url":                    maskURL(c.NATSURL),
-		"embedded_nats_port":          c.EmbeddedNATSPort,
-		"jwt_secret_set":              c.JWTSecret != "",
-		"jwt_keys_dir":                c.JWTKeysDir,
-		"jwt_issuer":                  c.JWTIssuer,
-		"jwt_audience":                c.JWTAudience,
-		"jwt_ttl":                     c.JWTTTL.String(),
-		"bcrypt_cost":                 c.BcryptCost,
-		"seed_demo_users":             c.SeedDemoUsers,
-		"admin_username":              c.AdminUsername,
-		"admin_password_set":          c.AdminPassword != "",
-		"cors_allow_origins":          c.CORSAllowOrigins,
-		"trusted_proxies":             c.TrustedProxies,
-		"login_max_attempts":          c.LoginMaxAttempts,
-		"login_lockout_ttl":           c.LoginLockoutTTL.String(),
-		"rate_limits_enabled":         c.RateLimitsEnabled,
-		"rate_limit_storage_uri":      maskURL(c.RateLimitStorageURI),
-		"rate_limit_prefix":           c.RateLimitPrefix,
-		"rate_limit_fail_mode":        c.RateLimitFailMode,
-		"rate_limits":                 c.RateLimits,
-		"redis_call_timeout":          c.RedisCallTimeout.String(),
-		"budget_default_limit":        c.BudgetDefaultLimit,
-		"budget_reservation_ttl":      c.BudgetReservationTTL.String(),
-		"budget_sweep_interval":       c.BudgetSweepInterval.String(),
-		"dlq_stream":                  c.DLQStream,
-		"dlq_subject_prefix":          c.DLQSubjectPrefix,
-		"dlq_max_age":                 c.DLQMaxAge.String(),
-		"dlq_consumer":                c.DLQConsumer,
-		"breaker_failure_threshold":   c.BreakerFailureThreshold,
-		"breaker_open_timeout":        c.BreakerOpenTimeout.String(),
-		"breaker_half_open_max_calls": c.BreakerHalfOpenMaxCalls,
-		"metrics_bearer_token_set":    c.MetricsBearerToken != "",
-		"pprof_addr":                  c.PprofAddr,
-		"log_level":                   c.LogLevel,
-		"log_format":                  c.LogFormat,
-		"shutdown_timeout":            c.ShutdownTimeout.String(),
-		"shutdown_drain_delay":        c.ShutdownDrainDelay.String(),
-		"migrate_on_start":            c.MigrateOnStart,
-		"max_body_bytes":              c.MaxBodyBytes,
-		"instance_id":                 c.InstanceID,
+		"HOST":                        c.Host,
+		"PORT":                        c.Port,
+		"DATA_DIR":                    c.DataDir,
+		"DATABASE_URL":                maskURL(c.DatabaseURL),
+		"DB_MIN_CONNS":                c.DBMinConns,
+		"DB_MAX_CONNS":                c.DBMaxConns,
+		"REDIS_URL":                   maskURL(c.RedisURL),
+		"REDIS_KEY_PREFIX":            c.RedisKeyPrefix,
+		"SQLITE_PATH":                 c.SQLitePath,
+		"NATS_URL":                    maskURL(c.NATSURL),
+		"EMBEDDED_NATS_PORT":          c.EmbeddedNATSPort,
+		"JWT_SECRET":                  mask(c.JWTSecret),
+		"JWT_KEYS_DIR":                c.JWTKeysDir,
+		"JWT_ISSUER":                  c.JWTIssuer,
+		"JWT_AUDIENCE":                c.JWTAudience,
+		"JWT_TTL":                     c.JWTTTL.String(),
+		"BCRYPT_COST":                 c.BcryptCost,
+		"SEED_DEMO_USERS":             c.SeedDemoUsers,
+		"ADMIN_USERNAME":              c.AdminUsername,
+		"ADMIN_PASSWORD":              mask(c.AdminPassword),
+		"CORS_ALLOW_ORIGINS":          strings.Join(c.CORSAllowOrigins, ","),
+		"TRUSTED_PROXIES":             strings.Join(c.TrustedProxies, ","),
+		"LOGIN_MAX_ATTEMPTS":          c.LoginMaxAttempts,
+		"LOGIN_LOCKOUT_TTL_SECONDS":   int(c.LoginLockoutTTL.Seconds()),
+		"RATE_LIMITS_ENABLED":         c.RateLimitsEnabled,
+		"RATE_LIMIT_STORAGE_URI":      maskURL(c.RateLimitStorageURI),
+		"RATE_LIMIT_PREFIX":           c.RateLimitPrefix,
+		"RATE_LIMIT_FAIL_MODE":        c.RateLimitFailMode,
+		"RATE_LIMIT_ADMIN":            l.Admin,
+		"RATE_LIMIT_OPERATOR":         l.Operator,
+		"RATE_LIMIT_DEVELOPER":        l.Developer,
+		"RATE_LIMIT_OBSERVER":         l.Observer,
+		"RATE_LIMIT_ANONYMOUS":        l.Anonymous,
+		"RATE_LIMIT_LOGIN":            l.Login,
+		"RATE_LIMIT_BUDGET_REQUEST":   l.BudgetRequest,
+		"RATE_LIMIT_BREAKER_RESET":    l.BreakerReset,
+		"RATE_LIMIT_HEALTH":           l.Health,
+		"REDIS_CALL_TIMEOUT":          c.RedisCallTimeout.String(),
+		"BUDGET_DEFAULT_LIMIT":        c.BudgetDefaultLimit,
+		"BUDGET_RESERVATION_TTL":      c.BudgetReservationTTL.String(),
+		"BUDGET_SWEEP_INTERVAL":       c.BudgetSweepInterval.String(),
+		"DLQ_STREAM":                  c.DLQStream,
+		"DLQ_SUBJECT_PREFIX":          c.DLQSubjectPrefix,
+		"DLQ_MAX_AGE":                 c.DLQMaxAge.String(),
+		"DLQ_CONSUMER":                c.DLQConsumer,
+		"BREAKER_FAILURE_THRESHOLD":   c.BreakerFailureThreshold,
+		"BREAKER_OPEN_TIMEOUT":        c.BreakerOpenTimeout.String(),
+		"BREAKER_HALF_OPEN_MAX_CALLS": c.BreakerHalfOpenMaxCalls,
+		"METRICS_BEARER_TOKEN":        mask(c.MetricsBearerToken),
+		"PPROF_ADDR":                  c.PprofAddr,
+		"LOG_LEVEL":                   c.LogLevel,
+		"LOG_FORMAT":                  c.LogFormat,
+		"SHUTDOWN_TIMEOUT":            c.ShutdownTimeout.String(),
+		"SHUTDOWN_DRAIN_DELAY":        c.ShutdownDrainDelay.String(),
+		"MIGRATE_ON_START":            c.MigrateOnStart,
+		"MAX_BODY_BYTES":              c.MaxBodyBytes,
+		"INSTANCE_ID":                 c.InstanceID,
 	}
 }
 
-func (c Config) mode() string {
+// Mode is "production" when DATABASE_URL is set, else "embedded".
+func (c Config) Mode() string {
 	if c.Production() {
 		return "production"
 	}
 	return "embedded"
 }
 
-// maskURL hides the password (and a token-like user) of a connection URL.
+// mask hides a secret's value but not whether it is set.
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return Masked
+}
+
+// maskURL hides the password (and a token-like query value) of a
+// connection URL.
 func maskURL(raw string) string {
 	if raw == "" {
 		return ""
@@ -80,12 +104,12 @@ func maskURL(raw string) string {
 		return "<unparseable>"
 	}
 	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		u.User = url.UserPassword(u.User.Username(), Masked)
 	}
 	q := u.Query()
 	for k := range q {
 		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "token") {
-			q.Set(k, "xxxxx")
+			q.Set(k, Masked)
 		}
 	}
 	u.RawQuery = q.Encode()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/internal/testenv"
 )
 
@@ -211,7 +212,8 @@ func TestAdminConfigIsRedacted(t *testing.T) {
 		}
 	}
 	m := r.Map(t)
-	if m["jwt_secret_set"] != true || m["metrics_bearer_token_set"] != true || m["jwt_issuer"] != srv.Config.JWTIssuer {
+	if m["JWT_SECRET"] != config.Masked || m["METRICS_BEARER_TOKEN"] != config.Masked || m["ADMIN_PASSWORD"] != "" ||
+		m["JWT_ISSUER"] != srv.Config.JWTIssuer || m["RATE_LIMIT_LOGIN"] != srv.Config.RateLimits.Login.String() {
 		t.Errorf("config = %v", m)
 	}
 }

@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Effective configuration
-         * @description The configuration this replica runs with. Secrets are never shown: each is replaced by whether it is set (e.g. jwt_secret_set) and passwords inside URLs are masked.
+         * @description The configuration this replica runs with, keyed by the environment variable that sets each value and written the way that variable accepts it (durations like 15s, rates like 100-M, lists comma-separated). Secrets are never shown: a secret that is set reads xxxxx, one that is not reads "", and passwords inside URLs are masked.
          */
         get: operations["getAdminConfig"];
         put?: never;
