@@ -83,7 +83,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	r.Use(
 		middleware.RequestID(),
-		middleware.AccessLog(d.Log),
+		// The probes: polled every few seconds, logged at debug.
+		middleware.AccessLog(d.Log, "/health", "/health/live", "/health/ready", "/metrics"),
 		d.HTTPMetrics.Handler(),
 		middleware.Recovery(d.Log),
 		middleware.Errors(d.Log),

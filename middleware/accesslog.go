@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,25 +20,41 @@ func Route(c *gin.Context) string {
 	return RouteUnmatched
 }
 
-// AccessLog writes one line per request.
-func AccessLog(log *slog.Logger) gin.HandlerFunc {
+// AccessLog writes one line per request: at info, at error for a 5xx. The
+// probe routes (health checks and metrics scrapes, which load balancers,
+// Kubernetes and Prometheus call every few seconds) are logged at debug
+// whatever they answer, but a 500: their 503 (a dependency down, a shutdown
+// draining) is reported by /health itself and by the dependency's own log
+// lines.
+func AccessLog(log *slog.Logger, probes ...string) gin.HandlerFunc {
+	quiet := make(map[string]bool, len(probes))
+	for _, p := range probes {
+		quiet[p] = true
+	}
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
+		route, status := Route(c), c.Writer.Status()
+		level := slog.LevelInfo
+		switch {
+		case quiet[route] && status != http.StatusInternalServerError:
+			level = slog.LevelDebug
+		case status >= 500:
+			level = slog.LevelError
+		}
+		if !log.Enabled(c.Request.Context(), level) {
+			return
+		}
 		attrs := []slog.Attr{
 			slog.String("request_id", RequestIDFrom(c)),
 			slog.String("method", c.Request.Method),
-			slog.String("route", Route(c)),
-			slog.Int("status", c.Writer.Status()),
+			slog.String("route", route),
+			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("client_ip", c.ClientIP()),
 		}
 		if id, ok := IdentityFrom(c); ok {
 			attrs = append(attrs, slog.String("user", id.Username))
-		}
-		level := slog.LevelInfo
-		if c.Writer.Status() >= 500 {
-			level = slog.LevelError
 		}
 		log.LogAttrs(c.Request.Context(), level, "request", attrs...)
 	}
