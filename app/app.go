@@ -79,6 +79,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, build BuildIn
 	if err := a.openStores(ctx); err != nil {
 		return nil, err
 	}
+	a.warnLocalState()
 	a.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
