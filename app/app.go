@@ -219,7 +219,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
+	a.log.Info("shutting down", slog.Int64("timeout_ms", a.cfg.ShutdownTimeout.Milliseconds()))
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -38,7 +38,7 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 		a.limiterRedis = client // closed by Close
 		store = ratelimit.NewRedisStore(client, a.cfg.RateLimitPrefix)
 		a.log.Info("rate limits", slog.String("store", "redis"), slog.String("addr", client.Options().Addr),
-			slog.String("fail_mode", a.cfg.RateLimitFailMode), slog.Duration("call_timeout", a.cfg.RedisCallTimeout))
+			slog.String("fail_mode", a.cfg.RateLimitFailMode), slog.Int64("call_timeout_ms", a.cfg.RedisCallTimeout.Milliseconds()))
 	} else {
 		store = ratelimit.NewMemoryStore(a.cfg.RateLimitPrefix)
 		a.log.Info("rate limits", slog.String("store", "in-process memory (single instance)"))

@@ -115,7 +115,7 @@ func (r *Runner) apply(ctx context.Context, conn *sql.Conn, m migration) (a Appl
 		return a, false, fmt.Errorf("migration %s: commit: %w", m.file, err)
 	}
 	committed = true
-	r.log.InfoContext(ctx, "migration applied", "version", m.version, "duration", took)
+	r.log.InfoContext(ctx, "migration applied", "version", m.version, "duration_ms", float64(took.Microseconds())/1000)
 	return Applied{Version: m.version, Duration: took}, true, nil
 }
 

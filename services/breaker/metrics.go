@@ -23,7 +23,7 @@ func (e *events) transition(b *Breaker, from, to State) {
 	if to == Open {
 		e.log.Warn("circuit breaker opened: calls to the dependency are refused until the open timeout passes",
 			append(attrs, slog.Int("failure_threshold", b.settings.FailureThreshold),
-				slog.Duration("open_timeout", b.settings.OpenTimeout))...)
+				slog.Int64("open_timeout_ms", b.settings.OpenTimeout.Milliseconds()))...)
 		return
 	}
 	e.log.Info("circuit breaker state changed", attrs...)

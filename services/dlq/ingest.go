@@ -58,7 +58,7 @@ func (in *Ingestor) Run(ctx context.Context) {
 			continue
 		}
 		in.log.Warn("dlq ingest interrupted; retrying",
-			slog.String("stream", in.opts.Stream), slog.Duration("in", delay), slog.Any("error", err))
+			slog.String("stream", in.opts.Stream), slog.Int64("retry_in_ms", delay.Milliseconds()), slog.Any("error", err))
 		if !sleep(ctx, delay) {
 			return
 		}
