@@ -114,7 +114,7 @@ func TestServeLog(t *testing.T) {
 				t.Errorf("config[%s] = %v, want %v", k, cfg[k], want)
 			}
 		}
-		if env.Vars["JWT_SECRET"] != "" && cfg["JWT_SECRET"] != "xxxxx" {
+		if env.Vars["JWT_SECRET"] != "" && cfg["JWT_SECRET"] != config.Masked {
 			t.Errorf("config[JWT_SECRET] = %v, want it masked", cfg["JWT_SECRET"])
 		}
 		wantMode := "embedded"
