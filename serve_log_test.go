@@ -42,7 +42,7 @@ func serveLogged(t *testing.T, vars map[string]string, during func(base string))
 		if err != nil {
 			return false
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
 	during(base)
@@ -93,7 +93,7 @@ func TestServeLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 	})
 
