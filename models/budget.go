@@ -29,13 +29,16 @@ type BudgetReservation struct {
 	// ActualTokens is set when the reservation is committed.
 	ActualTokens *int64 `gorm:"column:actual_tokens"`
 	Status       string `gorm:"column:status"`
-	// IdempotencyKey is NULL for requests sent without a key.
-	IdempotencyKey *string    `gorm:"column:idempotency_key"`
-	RequestHash    string     `gorm:"column:request_hash"`
-	CreatedBy      string     `gorm:"column:created_by"`
-	CreatedAt      time.Time  `gorm:"column:created_at;autoCreateTime:false"`
-	ExpiresAt      time.Time  `gorm:"column:expires_at"`
-	SettledAt      *time.Time `gorm:"column:settled_at"`
+	// IdempotencyKey is NULL for requests sent without a key; otherwise
+	// "<PrincipalID>|<key>" (the key unscoped on rows older than principals).
+	IdempotencyKey *string `gorm:"column:idempotency_key"`
+	// PrincipalID is who reserved ("user:<id>"); NULL on older rows.
+	PrincipalID *string    `gorm:"column:principal_id"`
+	RequestHash string     `gorm:"column:request_hash"`
+	CreatedBy   string     `gorm:"column:created_by"`
+	CreatedAt   time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	ExpiresAt   time.Time  `gorm:"column:expires_at"`
+	SettledAt   *time.Time `gorm:"column:settled_at"`
 }
 
 // TableName implements gorm's Tabler.

@@ -5,10 +5,12 @@ import "time"
 // User is one row of users: an account that can log in. Username is stored
 // trimmed and lowercased; PasswordHash is a bcrypt hash, never the password.
 type User struct {
-	ID                string    `gorm:"column:id;primaryKey"`
-	Username          string    `gorm:"column:username"`
-	PasswordHash      string    `gorm:"column:password_hash"`
-	Role              string    `gorm:"column:role"`
+	ID           string `gorm:"column:id;primaryKey"`
+	Username     string `gorm:"column:username"`
+	PasswordHash string `gorm:"column:password_hash"`
+	Role         string `gorm:"column:role"`
+	// TenantID is NULL for a platform principal (admin role only).
+	TenantID          *string   `gorm:"column:tenant_id"`
 	Disabled          bool      `gorm:"column:disabled"`
 	CreatedAt         time.Time `gorm:"column:created_at"`
 	UpdatedAt         time.Time `gorm:"column:updated_at"`

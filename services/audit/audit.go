@@ -16,9 +16,15 @@ import (
 // Actor is the caller of an action, taken from the verified token and the
 // request by the handler.
 type Actor struct {
-	UserID    string
-	Username  string
-	Role      string
+	// PrincipalID is the stable id of the caller, whatever its credential
+	// ("user:<id>"); "" when anonymous.
+	PrincipalID string
+	UserID      string
+	Username    string
+	Role        string
+	// TenantID is the tenant the caller acts in; "" for a platform
+	// principal or an anonymous caller.
+	TenantID  string
 	RequestID string
 	ClientIP  string
 }
@@ -73,6 +79,8 @@ func (s *Service) RecordAll(ctx context.Context, tx *gorm.DB, items []Item) erro
 		rows[i] = models.AuditEntry{
 			UserID:       r.Actor.UserID,
 			Role:         r.Actor.Role,
+			PrincipalID:  r.Actor.PrincipalID,
+			TenantID:     r.Actor.TenantID,
 			Action:       r.Entry.Action,
 			ResourceType: r.Entry.ResourceType,
 			ResourceID:   r.Entry.ResourceID,

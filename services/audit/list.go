@@ -30,6 +30,8 @@ type Filter struct {
 type Record struct {
 	ID           int64
 	UserID       string
+	PrincipalID  string
+	TenantID     string
 	Role         string
 	Action       string
 	ResourceType string
@@ -76,7 +78,7 @@ func recordOf(e models.AuditEntry) Record {
 		details = map[string]any{}
 	}
 	return Record{
-		ID: e.ID, UserID: e.UserID, Role: e.Role, Action: e.Action, ResourceType: e.ResourceType,
+		ID: e.ID, UserID: e.UserID, PrincipalID: e.PrincipalID, TenantID: e.TenantID, Role: e.Role, Action: e.Action, ResourceType: e.ResourceType,
 		ResourceID: e.ResourceID, Details: details, RequestID: e.RequestID, ClientIP: e.ClientIP,
 		CreatedAt: e.CreatedAt.UTC(),
 	}
