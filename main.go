@@ -18,7 +18,9 @@
 //	@tag.name					auth
 //	@tag.description			Log in for a bearer token, log out (revokes it), and who am I.
 //	@tag.name					budget
-//	@tag.description			LLM token budgets per tenant and project: reserve before a model call, commit the tokens really used or release, read the state, set limits.
+//	@tag.description			LLM token budgets per tenant and project: reserve before a model call, commit the tokens really used or release, read the state, set limits. A caller bound to a tenant acts in its own tenant only; another tenant is 404.
+//	@tag.name					tenants
+//	@tag.description			The teams or customers whose users and budgets belong together (platform admins only).
 //	@tag.name					dlq
 //	@tag.description			Messages that failed processing (NATS JetStream dlq.>): list, inspect, resolve, requeue to the original subject.
 //	@tag.name					circuit-breakers

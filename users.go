@@ -14,13 +14,18 @@ import (
 
 	"github.com/golden-architecture/control-plane/app"
 	"github.com/golden-architecture/control-plane/config"
+	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/tenants"
 )
 
 const usersUsage = `usage:
-  control-plane users create --username NAME --role admin|operator|developer|observer
+  control-plane users create --username NAME --role admin|operator|developer|observer [--tenant ID]
   control-plane users set-password --username NAME
+--tenant is the account's tenant, which must exist (DEFAULT_TENANT always
+does); the default is DEFAULT_TENANT, except for an admin, which is then a
+platform principal (bound to no tenant).
 On a terminal the password is asked for twice, without echo. Otherwise it is
 the first line of stdin, e.g.
   printf '%s\n' "$PASSWORD" | control-plane users create --username alice --role operator
@@ -41,9 +46,10 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("users "+sub, flag.ContinueOnError)
 	username := fs.String("username", "", "account name (stored trimmed and lowercased)")
-	role := new(string)
+	role, tenant := new(string), new(string)
 	if sub == "create" {
 		role = fs.String("role", "", "admin, operator, developer or observer")
+		tenant = fs.String("tenant", "", "tenant of the account (default DEFAULT_TENANT; none for an admin)")
 	}
 	if done, err := parseFlags(fs, usersUsage, args, stdout); done || err != nil {
 		return err
@@ -66,11 +72,23 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	defer db.Close()
 	store := auth.NewUsers(db.DB, cfg.BcryptCost, nil)
 	if sub == "create" {
-		u, err := store.Create(ctx, *username, password, auth.Role(*role))
+		// The server does this at start; a first command before any start
+		// needs DEFAULT_TENANT to exist too.
+		if err := tenants.New(db.DB, audit.New(db.DB)).Backfill(ctx, cfg.DefaultTenant); err != nil {
+			return err
+		}
+		if *tenant == "" && auth.Role(*role) != auth.RoleAdmin {
+			*tenant = cfg.DefaultTenant
+		}
+		u, err := store.Create(ctx, *username, password, auth.Role(*role), *tenant)
 		if err != nil {
 			return cliError(err)
 		}
-		fmt.Fprintf(stdout, "created user %s (role %s, id %s)\n", u.Username, u.Role, u.ID)
+		where := "tenant " + u.TenantID
+		if u.TenantID == "" {
+			where = "platform, no tenant"
+		}
+		fmt.Fprintf(stdout, "created user %s (role %s, %s, id %s)\n", u.Username, u.Role, where, u.ID)
 		return nil
 	}
 	if err := store.SetPassword(ctx, *username, password); err != nil {

@@ -46,7 +46,9 @@ func TestUsersCommand(t *testing.T) {
 		wantErr string // "" for success
 		wantOut string
 	}{
-		{"create", "s3cret-pass\n", []string{"users", "create", "--username", " Alice ", "--role", "operator"}, "", "created user alice (role operator"},
+		{"create", "s3cret-pass\n", []string{"users", "create", "--username", " Alice ", "--role", "operator"}, "", "created user alice (role operator, tenant default"},
+		{"create a platform admin", "s3cret-pass\n", []string{"users", "create", "--username", "root", "--role", "admin"}, "", "created user root (role admin, platform, no tenant"},
+		{"create in a tenant that does not exist", "s3cret-pass\n", []string{"users", "create", "--username", "carol", "--role", "observer", "--tenant", "acme"}, `tenant "acme" does not exist`, ""},
 		{"duplicate", "s3cret-pass\n", []string{"users", "create", "--username", "ALICE", "--role", "observer"}, `user "alice" already exists`, ""},
 		{"73-byte password", strings.Repeat("x", 73) + "\n", []string{"users", "create", "--username", "bob", "--role", "observer"}, "password must be at most 72 bytes", ""},
 		{"bad role", "s3cret-pass\n", []string{"users", "create", "--username", "bob", "--role", "root"}, "role must be one of", ""},
@@ -78,8 +80,9 @@ func TestUsersCommand(t *testing.T) {
 	defer db.Close()
 	var users []models.User
 	db.Order("username").Find(&users)
-	if len(users) != 1 || users[0].Username != "alice" || users[0].Role != "operator" {
-		t.Fatalf("users = %+v, want only alice (operator)", users)
+	if len(users) != 2 || users[0].Username != "alice" || users[0].Role != "operator" || users[0].TenantID == nil ||
+		*users[0].TenantID != "default" || users[1].Username != "root" || users[1].TenantID != nil {
+		t.Fatalf("users = %+v, want alice (operator of default) and root (platform admin)", users)
 	}
 
 	// The account works on a server over the same database.

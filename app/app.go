@@ -29,6 +29,7 @@ import (
 	"github.com/golden-architecture/control-plane/platform/redisconn"
 	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/health"
+	"github.com/golden-architecture/control-plane/services/tenants"
 )
 
 // Name is the service name shown by GET / and the Swagger UI.
@@ -56,6 +57,9 @@ type App struct {
 	router       *gin.Engine
 	// breakers guards the outbound dependencies; built first by wireBreakers.
 	breakers *breaker.Registry
+	// tenants decides the tenant of every tenant-scoped request; built by
+	// wireTenants before the resources that use it.
+	tenants *tenants.Service
 
 	// workers run in the background from Start until the context ends.
 	workers []func(ctx context.Context)

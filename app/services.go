@@ -24,6 +24,9 @@ func (a *App) buildServices(ctx context.Context) (handlers.Deps, error) {
 		return deps, err
 	}
 	deps.Health = &handlers.Health{Checker: a.healthChecker(), Readiness: a, Name: Name, Version: a.build.Version}
+	if err := a.wireTenants(ctx, &deps); err != nil {
+		return deps, err
+	}
 	if err := a.wireAuth(ctx, &deps); err != nil {
 		return deps, err
 	}

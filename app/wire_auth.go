@@ -62,6 +62,7 @@ func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
 		FailOpen:      a.cfg.RateLimitFailMode == "open",
 		UserCacheTTL:  userCacheTTL,
 		TokenCacheTTL: tokenCacheTTL,
+		DefaultTenant: a.cfg.DefaultTenant,
 	})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
@@ -96,12 +97,12 @@ func (a *App) seedUsers(ctx context.Context, users *auth.Users) error {
 		return nil
 	}
 	if a.cfg.SeedDemoUsers {
-		created, err := users.SeedDemo(ctx)
+		created, err := users.SeedDemo(ctx, a.cfg.DefaultTenant)
 		if err != nil {
 			return err
 		}
 		a.log.Warn("demo users with well-known passwords are enabled (admin/admin123, operator/operator123, developer/dev123, observer/obs123); set SEED_DEMO_USERS=false and ADMIN_USERNAME/ADMIN_PASSWORD for real use",
-			slog.Any("created_now", created))
+			slog.Any("created_now", created), slog.String("tenant", a.cfg.DefaultTenant))
 	}
 	if a.cfg.AdminUsername != "" {
 		changed, err := users.EnsureAdmin(ctx, a.cfg.AdminUsername, a.cfg.AdminPassword)

@@ -14,12 +14,14 @@ func (a *App) wireBudget(deps *handlers.Deps) error {
 	svc, err := budget.New(a.db.DB, audit.New(a.db.DB), budget.Options{
 		DefaultLimit:   a.cfg.BudgetDefaultLimit,
 		ReservationTTL: a.cfg.BudgetReservationTTL,
+		CommitMaxRatio: a.cfg.BudgetCommitMaxRatio,
+		Tenants:        a.tenants,
 		Registerer:     a.registry,
 	})
 	if err != nil {
 		return fmt.Errorf("budget: %w", err)
 	}
-	deps.Resources = append(deps.Resources, &handlers.Budget{Service: svc})
+	deps.Resources = append(deps.Resources, &handlers.Budget{Service: svc, Tenants: a.tenants})
 	a.workers = append(a.workers, svc.Sweeper(a.cfg.BudgetSweepInterval, a.log))
 	return nil
 }

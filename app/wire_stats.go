@@ -9,6 +9,7 @@ import (
 func (a *App) wireStats(deps *handlers.Deps) error {
 	deps.Resources = append(deps.Resources, &handlers.Stats{
 		Counter: stats.New(a.db.DB),
+		Tenants: a.tenants,
 		Version: a.build.Version,
 	})
 	return nil

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -40,7 +41,10 @@ type Config struct {
 	JWTAudience string
 	JWTTTL      time.Duration
 
-	BcryptCost    int
+	BcryptCost int
+	// DefaultTenant is the tenant of the demo users and of the accounts a
+	// release without tenants left without one.
+	DefaultTenant string
 	SeedDemoUsers bool
 	AdminUsername string
 	AdminPassword string
@@ -61,6 +65,8 @@ type Config struct {
 	BudgetDefaultLimit   int64
 	BudgetReservationTTL time.Duration
 	BudgetSweepInterval  time.Duration
+	// BudgetCommitMaxRatio caps a commit at estimated tokens × this.
+	BudgetCommitMaxRatio float64
 
 	DLQStream        string
 	DLQSubjectPrefix string
@@ -150,6 +156,7 @@ func Load(getenv func(string) string) (Config, error) {
 		JWTTTL:      l.durIn("JWT_TTL", time.Hour, time.Minute, 7*24*time.Hour),
 
 		BcryptCost:    l.intIn("BCRYPT_COST", 12, 4, 31),
+		DefaultTenant: l.str("DEFAULT_TENANT", "default"),
 		AdminUsername: l.str("ADMIN_USERNAME", ""),
 		AdminPassword: l.secret("ADMIN_PASSWORD", ""),
 
@@ -178,6 +185,7 @@ func Load(getenv func(string) string) (Config, error) {
 		BudgetDefaultLimit:   int64(l.intIn("BUDGET_DEFAULT_LIMIT", 100000, 0, 1_000_000_000_000)),
 		BudgetReservationTTL: l.durIn("BUDGET_RESERVATION_TTL", time.Hour, time.Second, 30*24*time.Hour),
 		BudgetSweepInterval:  l.durIn("BUDGET_SWEEP_INTERVAL", 30*time.Second, 10*time.Millisecond, 24*time.Hour),
+		BudgetCommitMaxRatio: l.floatIn("BUDGET_COMMIT_MAX_RATIO", 2, 1, 1000),
 
 		DLQStream:        l.str("DLQ_STREAM", "DLQ"),
 		DLQSubjectPrefix: l.str("DLQ_SUBJECT_PREFIX", "dlq"),
@@ -237,10 +245,18 @@ func (c *Config) validate(l *loader) {
 			l.fail("RATE_LIMIT_STORAGE_URI", "must be a redis:// or rediss:// URL")
 		}
 	}
+	if !tenantSlug.MatchString(c.DefaultTenant) {
+		l.fail("DEFAULT_TENANT", "%q is not a tenant id: 1 to 64 lowercase letters, digits, '-' and '_', starting with a letter or digit", c.DefaultTenant)
+	}
 	if !validSubjectToken(c.DLQSubjectPrefix) {
 		l.fail("DLQ_SUBJECT_PREFIX", "must be a NATS subject without wildcards or spaces")
 	}
 }
+
+// tenantSlug is the tenant id rule of services/tenants (config is a leaf and
+// cannot import it; app's TestDefaultTenantFollowsTheTenantRule keeps the two
+// equal).
+var tenantSlug = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 func validSubjectToken(s string) bool {
 	return s != "" && !strings.ContainsAny(s, "*> \t\r\n") && !strings.HasPrefix(s, ".") && !strings.HasSuffix(s, ".")

@@ -46,6 +46,8 @@ func TestLoadDefaults(t *testing.T) {
 			Login: Rate{5, time.Minute}, BudgetRequest: Rate{30, time.Minute}, BreakerReset: Rate{5, time.Minute},
 			Health: Rate{60, time.Minute}}},
 		{"BudgetDefaultLimit", c.BudgetDefaultLimit, int64(100000)},
+		{"BudgetCommitMaxRatio", c.BudgetCommitMaxRatio, 2.0},
+		{"DefaultTenant", c.DefaultTenant, "default"},
 		{"DLQStream", c.DLQStream, "DLQ"},
 		{"BreakerFailureThreshold", c.BreakerFailureThreshold, 5},
 	}
@@ -159,6 +161,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"database url not a url", map[string]string{"DATABASE_URL": "localhost", "JWT_SECRET": strings.Repeat("x", 32)}, "DATABASE_URL"},
 		{"fail mode", map[string]string{"RATE_LIMIT_FAIL_MODE": "sometimes"}, "RATE_LIMIT_FAIL_MODE"},
 		{"dlq prefix wildcard", map[string]string{"DLQ_SUBJECT_PREFIX": "dlq.>"}, "DLQ_SUBJECT_PREFIX"},
+		{"default tenant not a slug", map[string]string{"DEFAULT_TENANT": "My Team"}, "DEFAULT_TENANT"},
+		{"default tenant upper case", map[string]string{"DEFAULT_TENANT": "Default"}, "DEFAULT_TENANT"},
+		{"commit ratio below 1", map[string]string{"BUDGET_COMMIT_MAX_RATIO": "0.5"}, "BUDGET_COMMIT_MAX_RATIO"},
+		{"commit ratio not a number", map[string]string{"BUDGET_COMMIT_MAX_RATIO": "twice"}, "BUDGET_COMMIT_MAX_RATIO"},
+		{"commit ratio NaN", map[string]string{"BUDGET_COMMIT_MAX_RATIO": "NaN"}, "BUDGET_COMMIT_MAX_RATIO"},
 		{"both value and file", map[string]string{"JWT_SECRET": strings.Repeat("x", 32), "JWT_SECRET_FILE": "/x"}, "JWT_SECRET"},
 		{"missing secret file", map[string]string{"JWT_SECRET_FILE": "/nonexistent/secret"}, "JWT_SECRET_FILE"},
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -78,6 +79,23 @@ func (l *loader) intIn(name string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+func (l *loader) floatIn(name string, def, lo, hi float64) float64 {
+	v, ok := l.raw(name)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) {
+		l.fail(name, "%q is not a number", v)
+		return def
+	}
+	if f < lo || f > hi {
+		l.fail(name, "%g is out of range [%g, %g]", f, lo, hi)
+		return def
+	}
+	return f
 }
 
 // durIn accepts Go durations ("15s", "1h") and, for convenience, bare seconds.

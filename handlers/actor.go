@@ -11,7 +11,7 @@ import (
 func actorOf(c *gin.Context) audit.Actor {
 	a := audit.Actor{RequestID: middleware.RequestIDFrom(c), ClientIP: c.ClientIP()}
 	if id, ok := middleware.IdentityFrom(c); ok {
-		a.UserID, a.Username, a.Role = id.UserID, id.Username, string(id.Role)
+		a.PrincipalID, a.UserID, a.Username, a.Role, a.TenantID = id.PrincipalID, id.UserID, id.Username, string(id.Role), id.TenantID
 	}
 	return a
 }

@@ -37,8 +37,12 @@ type AuditQuery struct {
 
 // AuditEntryResponse is one audit entry.
 type AuditEntryResponse struct {
-	ID           int64          `json:"id" example:"42"`
-	UserID       string         `json:"user_id,omitempty" format:"uuid" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	ID     int64  `json:"id" example:"42"`
+	UserID string `json:"user_id,omitempty" format:"uuid" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	// PrincipalID is who acted, whatever the credential ("user:<id>").
+	PrincipalID string `json:"principal_id,omitempty" example:"user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	// TenantID is the tenant the actor acted in; absent for a platform principal.
+	TenantID     string         `json:"tenant_id,omitempty" example:"default"`
 	Role         string         `json:"role,omitempty" example:"admin"`
 	Action       string         `json:"action" example:"auth.login.success"`
 	ResourceType string         `json:"resource_type,omitempty" example:"user"`
@@ -58,14 +62,14 @@ type AuditPageResponse struct {
 
 // Register implements Resource.
 func (h *Audit) Register(api *gin.RouterGroup, _ RouteLimiter) {
-	api.GET("/audit", middleware.Authenticated(), middleware.Require(auth.PermSystemAdmin), h.List)
+	api.GET("/audit", middleware.Authenticated(), middleware.Require(auth.PermSystemAdmin), middleware.PlatformOnly(), h.List)
 }
 
 // List godoc
 //
 //	@Summary		List audit entries
 //	@ID			listAuditEntries
-//	@Description	Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is null.
+//	@Description	Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is null. Platform-level: needs system.admin and an account bound to no tenant.
 //	@Tags			audit
 //	@Produce		json
 //	@Security		BearerAuth
@@ -79,7 +83,7 @@ func (h *Audit) Register(api *gin.RouterGroup, _ RouteLimiter) {
 //	@Param			limit			query		int		false	"page size; larger values are capped at 200"	minimum(1)	maximum(200)	default(50)
 //	@Success		200				{object}	AuditPageResponse
 //	@Failure		401				{object}	middleware.ErrorBody	"auth.unauthorized"
-//	@Failure		403				{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		403				{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		422				{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429				{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500				{object}	middleware.ErrorBody	"internal.error"
@@ -111,7 +115,7 @@ func auditPage(p cursor.Page[audit.Record]) AuditPageResponse {
 	out := AuditPageResponse{Items: make([]AuditEntryResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
 	for i, e := range p.Items {
 		out.Items[i] = AuditEntryResponse{
-			ID: e.ID, UserID: e.UserID, Role: e.Role, Action: e.Action, ResourceType: e.ResourceType,
+			ID: e.ID, UserID: e.UserID, PrincipalID: e.PrincipalID, TenantID: e.TenantID, Role: e.Role, Action: e.Action, ResourceType: e.ResourceType,
 			ResourceID: e.ResourceID, Details: e.Details, RequestID: e.RequestID, ClientIP: e.ClientIP,
 			CreatedAt: e.CreatedAt,
 		}

@@ -51,9 +51,15 @@ type LoginResponse struct {
 
 // MeResponse describes the caller.
 type MeResponse struct {
-	UserID      string    `json:"user_id" format:"uuid" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
-	Username    string    `json:"username" example:"admin"`
-	Role        string    `json:"role" enums:"admin,operator,developer,observer" example:"admin"`
+	// PrincipalID is the caller's stable id across kinds of credential; the
+	// audit trail and idempotency keys are scoped by it.
+	PrincipalID string `json:"principal_id" example:"user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	UserID      string `json:"user_id" format:"uuid" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	Username    string `json:"username" example:"admin"`
+	Role        string `json:"role" enums:"admin,operator,developer,observer" example:"admin"`
+	// TenantID is the tenant the caller acts in; null for a platform
+	// principal (an admin bound to no tenant).
+	TenantID    *string   `json:"tenant_id" example:"default" extensions:"x-nullable"`
 	Permissions []string  `json:"permissions" example:"system.admin,metrics.view"`
 	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z" format:"date-time"`
 } // @name CurrentUser
@@ -138,7 +144,7 @@ func (h *Auth) Logout(c *gin.Context) {
 //
 //	@Summary		Who am I
 //	@ID			getCurrentUser
-//	@Description	The caller's username, current role and the permissions it grants.
+//	@Description	The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token.
 //	@Tags			auth
 //	@Produce		json
 //	@Security		BearerAuth
@@ -150,10 +156,14 @@ func (h *Auth) Logout(c *gin.Context) {
 //	@Router			/api/v1/auth/me [get]
 func (h *Auth) Me(c *gin.Context) {
 	id, _ := middleware.IdentityFrom(c)
-	c.JSON(http.StatusOK, MeResponse{
-		UserID: id.UserID, Username: id.Username, Role: string(id.Role),
+	me := MeResponse{
+		PrincipalID: id.PrincipalID, UserID: id.UserID, Username: id.Username, Role: string(id.Role),
 		Permissions: permissionNames(id.Permissions()), ExpiresAt: id.ExpiresAt.UTC(),
-	})
+	}
+	if !id.Platform() {
+		me.TenantID = &id.TenantID
+	}
+	c.JSON(http.StatusOK, me)
 }
 
 // JWKS godoc

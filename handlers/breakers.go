@@ -64,21 +64,23 @@ type BreakerResetResponse struct {
 // Register implements Resource.
 func (h *Breakers) Register(api *gin.RouterGroup, limits RouteLimiter) {
 	g := api.Group("/circuit-breakers", middleware.Authenticated())
-	g.GET("", middleware.Require(auth.PermMetricsView), h.List)
-	g.POST("/reset_all", middleware.Require(auth.PermSystemAdmin), limits.Scope(ratelimit.ScopeBreakerReset), h.ResetAll)
-	g.POST("/:name/reset", middleware.Require(auth.PermSystemAdmin), limits.Scope(ratelimit.ScopeBreakerReset), h.Reset)
+	platform := middleware.PlatformOnly()
+	g.GET("", middleware.Require(auth.PermMetricsView), platform, h.List)
+	g.POST("/reset_all", middleware.Require(auth.PermSystemAdmin), platform, limits.Scope(ratelimit.ScopeBreakerReset), h.ResetAll)
+	g.POST("/:name/reset", middleware.Require(auth.PermSystemAdmin), platform, limits.Scope(ratelimit.ScopeBreakerReset), h.Reset)
 }
 
 // List godoc
 //
 //	@Summary		List the circuit breakers
 //	@ID			listCircuitBreakers
-//	@Description	The breakers guarding this replica's outbound dependencies (database, nats, and redis when Redis is configured), sorted by name, with their state and counts. Breakers are per replica: instance names the one that answered. Needs metrics.view.
+//	@Description	The breakers guarding this replica's outbound dependencies (database, nats, and redis when Redis is configured), sorted by name, with their state and counts. Breakers are per replica: instance names the one that answered. Platform-level: needs metrics.view and an account bound to no tenant.
 //	@Tags			circuit-breakers
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	BreakerListResponse
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
@@ -91,13 +93,13 @@ func (h *Breakers) List(c *gin.Context) {
 //
 //	@Summary		Reset every circuit breaker on every replica
 //	@ID			resetAllCircuitBreakers
-//	@Description	Closes every breaker of this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset_all) and counted in breaker_resets_total. A breaker whose dependency is still down opens again after BREAKER_FAILURE_THRESHOLD failures. Needs system.admin. Rate limited by RATE_LIMIT_BREAKER_RESET (default 5/min) per caller.
+//	@Description	Closes every breaker of this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset_all) and counted in breaker_resets_total. A breaker whose dependency is still down opens again after BREAKER_FAILURE_THRESHOLD failures. Platform-level: needs system.admin and an account bound to no tenant. Rate limited by RATE_LIMIT_BREAKER_RESET (default 5/min) per caller.
 //	@Tags			circuit-breakers
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	BreakerResetResponse
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
-//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
@@ -115,14 +117,14 @@ func (h *Breakers) ResetAll(c *gin.Context) {
 //
 //	@Summary		Reset one circuit breaker on every replica
 //	@ID			resetCircuitBreaker
-//	@Description	Closes the named breaker on this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset). Needs system.admin. Shares the RATE_LIMIT_BREAKER_RESET limit with reset_all.
+//	@Description	Closes the named breaker on this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset). Platform-level: needs system.admin and an account bound to no tenant. Shares the RATE_LIMIT_BREAKER_RESET limit with reset_all.
 //	@Tags			circuit-breakers
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Param			name	path		string	true	"breaker name"	Enums(database, nats, redis)	maxlength(64)
 //	@Success		200		{object}	BreakerResetResponse
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
-//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: no circuit breaker has this name"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"

@@ -114,7 +114,7 @@ func auditRows(t *testing.T, srv *testenv.Server, action string) []models.AuditE
 
 func TestBreakersList(t *testing.T) {
 	srv := testenv.Quick(t, "INSTANCE_ID", "replica-a")
-	got := listBreakers(t, srv, srv.Token(t, "observer"))
+	got := listBreakers(t, srv, srv.Token(t, "admin"))
 	if got.Instance != "replica-a" {
 		t.Errorf("instance = %q, want replica-a", got.Instance)
 	}
@@ -139,7 +139,7 @@ func TestBreakersList(t *testing.T) {
 	var raw struct {
 		Breakers []map[string]any `json:"breakers"`
 	}
-	srv.Get(t, "/api/v1/circuit-breakers", srv.Token(t, "observer")).JSON(t, &raw)
+	srv.Get(t, "/api/v1/circuit-breakers", srv.Token(t, "admin")).JSON(t, &raw)
 	var keys []string
 	for k := range raw.Breakers[0] {
 		keys = append(keys, k)
@@ -170,9 +170,11 @@ func TestBreakersAccess(t *testing.T) {
 		{"anonymous", list, http.StatusUnauthorized, "auth.unauthorized"},
 		{"anonymous", resetAll, http.StatusUnauthorized, "auth.unauthorized"},
 		{"anonymous", resetOne, http.StatusUnauthorized, "auth.unauthorized"},
-		{"observer", list, http.StatusOK, ""},
-		{"developer", list, http.StatusOK, ""},
-		{"operator", list, http.StatusOK, ""},
+		// Breakers are platform-level: the roles with metrics.view are bound
+		// to a tenant (DESIGN §7).
+		{"observer", list, http.StatusForbidden, "auth.forbidden"},
+		{"developer", list, http.StatusForbidden, "auth.forbidden"},
+		{"operator", list, http.StatusForbidden, "auth.forbidden"},
 		{"admin", list, http.StatusOK, ""},
 		{"observer", resetAll, http.StatusForbidden, "auth.forbidden"},
 		{"developer", resetAll, http.StatusForbidden, "auth.forbidden"},
@@ -381,7 +383,7 @@ func TestBreakerResetBroadcast(t *testing.T) {
 		t.Errorf("a's nats = %s right after the answer, want closed", got)
 	}
 	bothClosed("b's breakers reset by a's reset_all")
-	if got := breakerOf(t, listBreakers(t, b, b.Token(t, "observer")), "nats").State; got != "closed" {
+	if got := breakerOf(t, listBreakers(t, b, b.Token(t, "admin")), "nats").State; got != "closed" {
 		t.Errorf("b's API says nats %s, want closed", got)
 	}
 	if got := metricValue(t, a, "breaker_resets_total", nil); got != 3 {

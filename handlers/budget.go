@@ -27,9 +27,11 @@ type BudgetService interface {
 
 var _ BudgetService = (*budget.Service)(nil)
 
-// Budget serves /api/v1/budget: reserving, settling and inspecting token budgets.
+// Budget serves /api/v1/budget: reserving, settling and inspecting token
+// budgets, each inside the tenant the caller may act in.
 type Budget struct {
 	Service BudgetService
+	Tenants TenantResolver
 }
 
 // Idempotency headers of POST /budget/request.
@@ -42,10 +44,10 @@ const (
 // Register implements Resource.
 func (h *Budget) Register(api *gin.RouterGroup, limits RouteLimiter) {
 	g := api.Group("/budget", middleware.Authenticated())
-	view := middleware.Require(auth.PermBudgetView)
-	g.POST("/request", view, limits.Scope(ratelimit.ScopeBudgetRequest), h.Request)
-	g.POST("/commit", view, h.Commit)
-	g.POST("/release", view, h.Release)
+	view, spend := middleware.Require(auth.PermBudgetView), middleware.Require(auth.PermBudgetSpend)
+	g.POST("/request", spend, limits.Scope(ratelimit.ScopeBudgetRequest), h.Request)
+	g.POST("/commit", spend, h.Commit)
+	g.POST("/release", spend, h.Release)
 	g.GET("/state", view, h.State)
 	g.GET("/reservations", view, h.Reservations)
 	g.PUT("/limits", middleware.Require(auth.PermBudgetConfigure), h.SetLimit)
@@ -56,8 +58,9 @@ func (h *Budget) Register(api *gin.RouterGroup, limits RouteLimiter) {
 //	@Summary		Reserve tokens before a model call
 //	@ID			reserveBudget
 //	@Description	Moves estimated_tokens of the tenant/project budget from available to reserved in one atomic conditional statement, so concurrent requests on any number of replicas never reserve beyond the limit. A budget seen for the first time is created with BUDGET_DEFAULT_LIMIT. The reservation stays pending until committed, released or expired by the sweeper after BUDGET_RESERVATION_TTL (a pending reservation may be settled until the sweeper expires it).
-//	@Description	Idempotency: send an Idempotency-Key header (or a body request_id). A retry with the same key and the same fields returns the first approval with the header Idempotency-Replayed: true, also when retries race; the same key with other fields is 409 idempotency.conflict. An insufficient answer is not stored: a retry with the same key is evaluated afresh. Keys are scoped to the tenant/project.
-//	@Description	Needs budget.view. Rate limited by RATE_LIMIT_BUDGET_REQUEST (default 30/min) per caller, on top of the role limit.
+//	@Description	Tenant: a caller bound to a tenant may omit tenant_id or name its own; any other tenant is 404 resource.not_found, whether it exists or not. A platform principal (an admin bound to no tenant) must name one and may name any; a tenant id it names for the first time must be a slug (1 to 64 lowercase letters, digits, '-' and '_', starting with a letter or digit) and the tenant is created with the budget.
+//	@Description	Idempotency: send an Idempotency-Key header (or a body request_id). A retry with the same key and the same fields returns the first approval with the header Idempotency-Replayed: true, also when retries race; the same key with other fields is 409 idempotency.conflict. An insufficient answer is not stored: a retry with the same key is evaluated afresh. Keys are scoped to the caller (user or API key) and the tenant/project: another caller's key is never replayed nor in conflict.
+//	@Description	Needs budget.spend. Rate limited by RATE_LIMIT_BUDGET_REQUEST (default 30/min) per caller, on top of the role limit.
 //	@Tags			budget
 //	@Accept			json
 //	@Produce		json
@@ -68,6 +71,7 @@ func (h *Budget) Register(api *gin.RouterGroup, limits RouteLimiter) {
 //	@Failure		400				{object}	middleware.ErrorBody	"validation.invalid_request"
 //	@Failure		401				{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403				{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404				{object}	middleware.ErrorBody	"resource.not_found: tenant \"acme\" not found"
 //	@Failure		409				{object}	middleware.ErrorBody	"budget.insufficient | idempotency.conflict"
 //	@Failure		413				{object}	middleware.ErrorBody	"request.too_large"
 //	@Failure		422				{object}	middleware.ErrorBody	"validation.unprocessable_entity"
@@ -91,8 +95,12 @@ func (h *Budget) Request(c *gin.Context) {
 		}))
 		return
 	}
+	tenant, ok := tenantOf(c, h.Tenants, body.TenantID)
+	if !ok {
+		return
+	}
 	a, err := h.Service.Request(c.Request.Context(), actorOf(c), budget.RequestInput{
-		TenantID: body.TenantID, ProjectID: body.ProjectID, TaskID: body.TaskID, Model: body.Model,
+		TenantID: tenant, ProjectID: body.ProjectID, TaskID: body.TaskID, Model: body.Model,
 		Purpose: body.Purpose, EstimatedTokens: body.EstimatedTokens, IdempotencyKey: key,
 	})
 	if err != nil {
@@ -109,7 +117,8 @@ func (h *Budget) Request(c *gin.Context) {
 //
 //	@Summary		Settle a reservation with the tokens really used
 //	@ID			commitReservation
-//	@Description	reserved shrinks by the reservation's tokens and used grows by actual_tokens, which may exceed the estimate (used may then pass the total; GET /budget/state reports it as overdrawn). Exactly one of concurrent commits, releases and the sweeper settles a reservation. Committing again with the same actual_tokens returns the same answer; with other tokens, or after a release or expiry, it is 409 state.conflict. Needs budget.view.
+//	@Description	reserved shrinks by the reservation's tokens and used grows by actual_tokens, which may exceed the estimate up to estimated_tokens × BUDGET_COMMIT_MAX_RATIO (default 2; used may then pass the total, and GET /budget/state reports it as overdrawn). More is 422 with details.max_actual_tokens: an estimate is the caller's worst case, so a commit far above it is a bug or an abuse, and without the cap one commit could overdraw a budget without limit. Exactly one of concurrent commits, releases and the sweeper settles a reservation. Committing again with the same actual_tokens returns the same answer; with other tokens, or after a release or expiry, it is 409 state.conflict.
+//	@Description	tenant_id as for POST /budget/request: a reservation of another tenant is 404. Needs budget.spend.
 //	@Tags			budget
 //	@Accept			json
 //	@Produce		json
@@ -119,7 +128,7 @@ func (h *Budget) Request(c *gin.Context) {
 //	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
-//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: reservation not found for this tenant and project"
+//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: reservation not found for this tenant and project | resource.not_found: tenant \"acme\" not found"
 //	@Failure		409		{object}	middleware.ErrorBody	"state.conflict: the reservation is released and cannot be committed | state.conflict: the reservation was already committed with other actual tokens"
 //	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
 //	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
@@ -132,8 +141,12 @@ func (h *Budget) Commit(c *gin.Context) {
 	if !bindJSON(c, &body) {
 		return
 	}
+	tenant, ok := tenantOf(c, h.Tenants, body.TenantID)
+	if !ok {
+		return
+	}
 	s, err := h.Service.Commit(c.Request.Context(), actorOf(c), budget.CommitInput{
-		TenantID: body.TenantID, ProjectID: body.ProjectID, ReservationID: body.ReservationID, ActualTokens: body.ActualTokens,
+		TenantID: tenant, ProjectID: body.ProjectID, ReservationID: body.ReservationID, ActualTokens: body.ActualTokens,
 	})
 	if err != nil {
 		_ = c.Error(err)
@@ -146,7 +159,7 @@ func (h *Budget) Commit(c *gin.Context) {
 //
 //	@Summary		Cancel a reservation
 //	@ID			releaseReservation
-//	@Description	Returns the reservation's tokens to the budget. Releasing again returns the same answer; releasing a committed or expired reservation is 409 state.conflict. Needs budget.view.
+//	@Description	Returns the reservation's tokens to the budget. Releasing again returns the same answer; releasing a committed or expired reservation is 409 state.conflict. tenant_id as for POST /budget/request: a reservation of another tenant is 404. Needs budget.spend.
 //	@Tags			budget
 //	@Accept			json
 //	@Produce		json
@@ -156,7 +169,7 @@ func (h *Budget) Commit(c *gin.Context) {
 //	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
-//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: reservation not found for this tenant and project"
+//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: reservation not found for this tenant and project | resource.not_found: tenant \"acme\" not found"
 //	@Failure		409		{object}	middleware.ErrorBody	"state.conflict: the reservation is committed and cannot be released"
 //	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
 //	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
@@ -169,8 +182,12 @@ func (h *Budget) Release(c *gin.Context) {
 	if !bindJSON(c, &body) {
 		return
 	}
+	tenant, ok := tenantOf(c, h.Tenants, body.TenantID)
+	if !ok {
+		return
+	}
 	s, err := h.Service.Release(c.Request.Context(), actorOf(c), budget.ReleaseInput{
-		TenantID: body.TenantID, ProjectID: body.ProjectID, ReservationID: body.ReservationID,
+		TenantID: tenant, ProjectID: body.ProjectID, ReservationID: body.ReservationID,
 	})
 	if err != nil {
 		_ = c.Error(err)
@@ -183,15 +200,16 @@ func (h *Budget) Release(c *gin.Context) {
 //
 //	@Summary		Show a budget
 //	@ID			getBudgetState
-//	@Description	total, used, reserved, available (total - used - reserved, never below 0), overdrawn (how far used + reserved exceed total) and the number of pending reservations, read in one snapshot. A tenant/project never seen reports BUDGET_DEFAULT_LIMIT with zero usage and is not created. Needs budget.view.
+//	@Description	total, used, reserved, available (total - used - reserved, never below 0), overdrawn (how far used + reserved exceed total) and the number of pending reservations, read in one snapshot. A tenant/project never seen reports BUDGET_DEFAULT_LIMIT with zero usage and is not created. tenant_id as for POST /budget/request: a caller bound to a tenant may omit it, another tenant is 404. Needs budget.view.
 //	@Tags			budget
 //	@Produce		json
 //	@Security		BearerAuth
-//	@Param			tenant_id	query		string	true	"tenant"	minlength(1)	maxlength(128)
+//	@Param			tenant_id	query		string	false	"tenant; required for a platform principal, the caller's own when omitted"	maxlength(128)
 //	@Param			project_id	query		string	true	"project"	minlength(1)	maxlength(128)
 //	@Success		200			{object}	BudgetState
 //	@Failure		401			{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403			{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404			{object}	middleware.ErrorBody	"resource.not_found: tenant \"acme\" not found"
 //	@Failure		422			{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429			{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500			{object}	middleware.ErrorBody	"internal.error"
@@ -202,7 +220,11 @@ func (h *Budget) State(c *gin.Context) {
 	if !bindQuery(c, &q) {
 		return
 	}
-	s, err := h.Service.State(c.Request.Context(), q.TenantID, q.ProjectID)
+	tenant, ok := tenantOf(c, h.Tenants, q.TenantID)
+	if !ok {
+		return
+	}
+	s, err := h.Service.State(c.Request.Context(), tenant, q.ProjectID)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -214,7 +236,7 @@ func (h *Budget) State(c *gin.Context) {
 //
 //	@Summary		Create or change a budget's limit
 //	@ID			setBudgetLimit
-//	@Description	Sets total_limit of the tenant/project, creating the budget when it is new. Lowering it below used + reserved is allowed: pending reservations stay valid, new requests are refused, and the state reports available 0 and the excess as overdrawn. Recorded as a limit_set ledger row and a budget.limit_set audit entry with the old and new totals. Answers the new state. Needs budget.configure.
+//	@Description	Sets total_limit of the tenant/project, creating the budget when it is new (and its tenant, when a platform principal names a new one). Lowering it below used + reserved is allowed: pending reservations stay valid, new requests are refused, and the state reports available 0 and the excess as overdrawn. Recorded as a limit_set ledger row and a budget.limit_set audit entry with the old and new totals. Answers the new state. tenant_id as for POST /budget/request. Needs budget.configure.
 //	@Tags			budget
 //	@Accept			json
 //	@Produce		json
@@ -224,6 +246,7 @@ func (h *Budget) State(c *gin.Context) {
 //	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: tenant \"acme\" not found"
 //	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
 //	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
@@ -235,7 +258,11 @@ func (h *Budget) SetLimit(c *gin.Context) {
 	if !bindJSON(c, &body) {
 		return
 	}
-	s, err := h.Service.SetLimit(c.Request.Context(), actorOf(c), body.TenantID, body.ProjectID, *body.TotalLimit)
+	tenant, ok := tenantOf(c, h.Tenants, body.TenantID)
+	if !ok {
+		return
+	}
+	s, err := h.Service.SetLimit(c.Request.Context(), actorOf(c), tenant, body.ProjectID, *body.TotalLimit)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -247,7 +274,7 @@ func (h *Budget) SetLimit(c *gin.Context) {
 //
 //	@Summary		List reservations
 //	@ID			listReservations
-//	@Description	Newest first, keyset paged: pass next_cursor back as cursor for the next page; every reservation is returned once even while new ones arrive. Needs budget.view.
+//	@Description	Newest first, keyset paged: pass next_cursor back as cursor for the next page; every reservation is returned once even while new ones arrive. A caller bound to a tenant sees only its tenant's reservations (naming another tenant is 404); a platform principal sees every tenant's unless it names one. idempotency_key is the key as its sender sent it; keys are scoped per caller, so another caller's key cannot replay its reservation. Needs budget.view.
 //	@Tags			budget
 //	@Produce		json
 //	@Security		BearerAuth
@@ -259,6 +286,7 @@ func (h *Budget) SetLimit(c *gin.Context) {
 //	@Success		200			{object}	BudgetReservationList
 //	@Failure		401			{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403			{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404			{object}	middleware.ErrorBody	"resource.not_found: tenant \"acme\" not found"
 //	@Failure		422			{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429			{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500			{object}	middleware.ErrorBody	"internal.error"
@@ -269,8 +297,12 @@ func (h *Budget) Reservations(c *gin.Context) {
 	if !bindQuery(c, &q) {
 		return
 	}
+	tenant, ok := tenantFilterOf(c, h.Tenants, q.TenantID)
+	if !ok {
+		return
+	}
 	p, err := h.Service.List(c.Request.Context(), budget.ListFilter{
-		TenantID: q.TenantID, ProjectID: q.ProjectID, Status: budget.Status(q.Status), Cursor: q.Cursor, Limit: q.Limit,
+		TenantID: tenant, ProjectID: q.ProjectID, Status: budget.Status(q.Status), Cursor: q.Cursor, Limit: q.Limit,
 	})
 	if err != nil {
 		_ = c.Error(err)

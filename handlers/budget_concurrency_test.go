@@ -94,7 +94,7 @@ func TestBudgetIdempotency(t *testing.T) {
 	s := newBudgetServer(t)
 	key := map[string]string{"Idempotency-Key": "order-1"}
 	first := s.request(t, s.operator, budgetRequestBody("acme", 700), key).WantStatus(t, http.StatusOK)
-	again := s.request(t, s.admin, budgetRequestBody("acme", 700), key).WantStatus(t, http.StatusOK)
+	again := s.request(t, s.operator, budgetRequestBody("acme", 700), key).WantStatus(t, http.StatusOK)
 	if string(again.Body) != string(first.Body) || again.Header.Get("Idempotency-Replayed") != "true" {
 		t.Errorf("replay = %s (replayed header %q), want %s", again.Body, again.Header.Get("Idempotency-Replayed"), first.Body)
 	}
@@ -135,7 +135,7 @@ func TestBudgetTwoProcesses(t *testing.T) {
 	urlA, _ := testenv.StartProcess(t, binary, vars)
 	urlB, _ := testenv.StartProcess(t, binary, vars)
 	a, b := testenv.NewClient(urlA), testenv.NewClient(urlB)
-	token := a.Token(t, "operator") // one JWT_SECRET: valid on both
+	token := a.Token(t, "admin") // one JWT_SECRET: valid on both
 
 	tally := fire([]*testenv.Client{a, b}, 500, func(i int) testenv.Request { return budgetReq(token, i, "") })
 	if len(tally.unexpected) > 0 {

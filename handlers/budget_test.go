@@ -16,8 +16,9 @@ import (
 	"github.com/golden-architecture/control-plane/services/budget"
 )
 
-// budgetServer is a running server with operator and admin tokens; after
-// the test its budgets are checked against their ledger.
+// budgetServer is a running server with the tokens of the operator, bound
+// to tenant acme here, and of the platform admin; after the test its
+// budgets are checked against their ledger.
 type budgetServer struct {
 	*testenv.Server
 	operator, admin string
@@ -27,6 +28,7 @@ func newBudgetServer(t *testing.T, kv ...string) *budgetServer {
 	t.Helper()
 	srv := testenv.Quick(t, kv...)
 	checkBudgetLedger(t, srv.App.DB().DB)
+	moveUser(t, srv, "operator", "acme")
 	return &budgetServer{Server: srv, operator: srv.Token(t, "operator"), admin: srv.Token(t, "admin")}
 }
 
@@ -59,7 +61,7 @@ func (s *budgetServer) request(t testing.TB, token string, body any, header map[
 
 func (s *budgetServer) state(t testing.TB, tenant string) map[string]any {
 	t.Helper()
-	return s.Get(t, "/api/v1/budget/state?tenant_id="+tenant+"&project_id=p1", s.operator).WantStatus(t, http.StatusOK).Map(t)
+	return s.Get(t, "/api/v1/budget/state?tenant_id="+tenant+"&project_id=p1", s.admin).WantStatus(t, http.StatusOK).Map(t)
 }
 
 func wantBudgetState(t testing.TB, got map[string]any, total, used, reserved, available, overdrawn, pending float64) {
@@ -234,17 +236,24 @@ func TestBudgetStateOfUnknownBudget(t *testing.T) {
 	}
 }
 
+// TestBudgetPermissions: writes need budget.spend (the developer has it, the
+// observer not), reads budget.view (not the developer), limits
+// budget.configure; a refused call changes nothing. TestRBACMatrix has the
+// allowed calls.
 func TestBudgetPermissions(t *testing.T) {
 	s := newBudgetServer(t)
 	developer := s.Token(t, "developer")
 	observer := s.Token(t, "observer")
-	routes := []struct{ method, path string }{
-		{http.MethodPost, "/api/v1/budget/request"},
-		{http.MethodPost, "/api/v1/budget/commit"},
-		{http.MethodPost, "/api/v1/budget/release"},
-		{http.MethodGet, "/api/v1/budget/state?tenant_id=a&project_id=b"},
-		{http.MethodGet, "/api/v1/budget/reservations"},
-		{http.MethodPut, "/api/v1/budget/limits"},
+	routes := []struct {
+		method, path string
+		refused      []string
+	}{
+		{http.MethodPost, "/api/v1/budget/request", []string{observer}},
+		{http.MethodPost, "/api/v1/budget/commit", []string{observer}},
+		{http.MethodPost, "/api/v1/budget/release", []string{observer}},
+		{http.MethodGet, "/api/v1/budget/state?tenant_id=a&project_id=b", []string{developer, observer}},
+		{http.MethodGet, "/api/v1/budget/reservations", []string{developer, observer}},
+		{http.MethodPut, "/api/v1/budget/limits", []string{s.operator, developer, observer}},
 	}
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
@@ -253,8 +262,9 @@ func TestBudgetPermissions(t *testing.T) {
 			}
 			send("").WantError(t, http.StatusUnauthorized, "auth.unauthorized")
 			send("not-a-token").WantError(t, http.StatusUnauthorized, "auth.unauthorized")
-			send(developer).WantError(t, http.StatusForbidden, "auth.forbidden")
-			send(observer).WantError(t, http.StatusForbidden, "auth.forbidden")
+			for _, token := range rt.refused {
+				send(token).WantError(t, http.StatusForbidden, "auth.forbidden")
+			}
 		})
 	}
 	if n := budgetCountRows(t, s.App.DB().DB, "budget_limits", "1 = 1"); n != 0 {
@@ -266,11 +276,11 @@ func TestBudgetReservationsList(t *testing.T) {
 	s := newBudgetServer(t)
 	var want []string
 	for i := range 5 {
-		body := budgetRequestBody("acme", 10+i)
+		body, token := budgetRequestBody("acme", 10+i), s.operator
 		if i == 4 {
-			body["tenant_id"] = "other"
+			body["tenant_id"], token = "other", s.admin
 		}
-		id := s.request(t, s.operator, body, nil).WantStatus(t, http.StatusOK).Map(t)["reservation_id"].(string)
+		id := s.request(t, token, body, nil).WantStatus(t, http.StatusOK).Map(t)["reservation_id"].(string)
 		want = append([]string{id}, want...)
 	}
 	s.Post(t, "/api/v1/budget/commit", s.operator, map[string]any{
@@ -281,22 +291,29 @@ func TestBudgetReservationsList(t *testing.T) {
 		Items      []map[string]any `json:"items"`
 		NextCursor *string          `json:"next_cursor"`
 	}
-	var got []string
-	path := "/api/v1/budget/reservations?limit=2"
-	for {
-		var p page
-		s.Get(t, path, s.operator).WantStatus(t, http.StatusOK).JSON(t, &p)
-		for _, it := range p.Items {
-			got = append(got, it["id"].(string))
+	walk := func(token string) []string {
+		var got []string
+		path := "/api/v1/budget/reservations?limit=2"
+		for {
+			var p page
+			s.Get(t, path, token).WantStatus(t, http.StatusOK).JSON(t, &p)
+			for _, it := range p.Items {
+				got = append(got, it["id"].(string))
+			}
+			if p.NextCursor == nil {
+				return got
+			}
+			path = "/api/v1/budget/reservations?limit=2&cursor=" + *p.NextCursor
 		}
-		if p.NextCursor == nil {
-			break
-		}
-		path = "/api/v1/budget/reservations?limit=2&cursor=" + *p.NextCursor
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("ids newest first (-want +got):\n%s", diff)
+	// The platform admin sees every tenant's; the operator only its tenant's.
+	if diff := cmp.Diff(want, walk(s.admin)); diff != "" {
+		t.Errorf("ids newest first, as the platform admin (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff(want[1:], walk(s.operator)); diff != "" {
+		t.Errorf("ids newest first, as the operator of acme (-want +got):\n%s", diff)
+	}
+	s.Get(t, "/api/v1/budget/reservations?tenant_id=other", s.operator).WantError(t, http.StatusNotFound, "resource.not_found")
 
 	var p page
 	s.Get(t, "/api/v1/budget/reservations?tenant_id=acme&status=committed", s.operator).WantStatus(t, http.StatusOK).JSON(t, &p)
@@ -313,6 +330,7 @@ func TestBudgetReservationsList(t *testing.T) {
 	wantItem := map[string]any{
 		"id": want[1], "tenant_id": "acme", "project_id": "p1", "task_id": "task-1", "model": "gpt-4o", "purpose": "",
 		"tokens": float64(13), "actual_tokens": float64(7), "status": "committed", "idempotency_key": nil, "created_by": "operator",
+		"principal_id": s.Get(t, "/api/v1/auth/me", s.operator).WantStatus(t, http.StatusOK).Map(t)["principal_id"],
 	}
 	if diff := cmp.Diff(wantItem, item); diff != "" {
 		t.Errorf("item (-want +got):\n%s", diff)

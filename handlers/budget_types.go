@@ -9,7 +9,9 @@ import (
 
 // BudgetRequestBody is the body of POST /api/v1/budget/request.
 type BudgetRequestBody struct {
-	TenantID  string `json:"tenant_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"acme"`
+	// TenantID is required for a platform principal; a caller bound to a
+	// tenant may omit it (its own tenant) or name its own.
+	TenantID  string `json:"tenant_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"acme"`
 	ProjectID string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
 	TaskID    string `json:"task_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"task-42"`
 	Model     string `json:"model" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"gpt-4o"`
@@ -30,16 +32,21 @@ type BudgetApproval struct {
 
 // BudgetCommitBody is the body of POST /api/v1/budget/commit.
 type BudgetCommitBody struct {
-	TenantID      string `json:"tenant_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"acme"`
+	// TenantID is required for a platform principal; a caller bound to a
+	// tenant may omit it (its own tenant) or name its own.
+	TenantID      string `json:"tenant_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"acme"`
 	ProjectID     string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
 	ReservationID string `json:"reservation_id" binding:"required,max=128,printascii" maxLength:"128" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
-	// ActualTokens is what the call really used; it may exceed the estimate.
+	// ActualTokens is what the call really used; it may exceed the estimate
+	// up to estimated_tokens × BUDGET_COMMIT_MAX_RATIO.
 	ActualTokens int64 `json:"actual_tokens" binding:"required,min=1,max=1000000000" minimum:"1" maximum:"1000000000" example:"1320"`
 } // @name BudgetCommit
 
 // BudgetReleaseBody is the body of POST /api/v1/budget/release.
 type BudgetReleaseBody struct {
-	TenantID      string `json:"tenant_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"acme"`
+	// TenantID is required for a platform principal; a caller bound to a
+	// tenant may omit it (its own tenant) or name its own.
+	TenantID      string `json:"tenant_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"acme"`
 	ProjectID     string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
 	ReservationID string `json:"reservation_id" binding:"required,max=128,printascii" maxLength:"128" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 } // @name BudgetRelease
@@ -54,7 +61,9 @@ type BudgetSettlement struct {
 
 // BudgetLimitBody is the body of PUT /api/v1/budget/limits.
 type BudgetLimitBody struct {
-	TenantID  string `json:"tenant_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"acme"`
+	// TenantID is required for a platform principal; a caller bound to a
+	// tenant may omit it (its own tenant) or name its own.
+	TenantID  string `json:"tenant_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"acme"`
 	ProjectID string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
 	// TotalLimit may be 0 (a frozen budget) and may be below used+reserved.
 	TotalLimit *int64 `json:"total_limit" binding:"required,min=0,max=1000000000000" minimum:"0" maximum:"1000000000000" example:"250000"`
@@ -91,6 +100,9 @@ type BudgetReservation struct {
 	CreatedAt      time.Time  `json:"created_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
 	ExpiresAt      time.Time  `json:"expires_at" example:"2026-01-02T16:04:05.123456Z" format:"date-time"`
 	SettledAt      *time.Time `json:"settled_at" example:"2026-01-02T15:04:09.5Z" format:"date-time" extensions:"x-nullable"`
+	// PrincipalID is who reserved ("user:<id>"); null on reservations made
+	// before principals were recorded.
+	PrincipalID *string `json:"principal_id" example:"user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11" extensions:"x-nullable"`
 } // @name Reservation
 
 // BudgetReservationList is a page of reservations, newest first.
@@ -102,7 +114,7 @@ type BudgetReservationList struct {
 
 // budgetStateQuery is the query of GET /budget/state.
 type budgetStateQuery struct {
-	TenantID  string `form:"tenant_id" binding:"required,max=128,printascii"`
+	TenantID  string `form:"tenant_id" binding:"omitempty,max=128,printascii"`
 	ProjectID string `form:"project_id" binding:"required,max=128,printascii"`
 }
 
@@ -137,6 +149,9 @@ func budgetReservationList(p cursor.Page[budget.Reservation]) BudgetReservationL
 			ID: r.ID, TenantID: r.TenantID, ProjectID: r.ProjectID, TaskID: r.TaskID, Model: r.Model, Purpose: r.Purpose,
 			Tokens: r.Tokens, ActualTokens: r.ActualTokens, Status: string(r.Status), IdempotencyKey: r.IdempotencyKey,
 			CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, SettledAt: r.SettledAt,
+		}
+		if r.PrincipalID != "" {
+			out.Items[i].PrincipalID = &r.PrincipalID
 		}
 	}
 	return out

@@ -97,16 +97,17 @@ type dlqListQuery struct {
 // Register implements Resource.
 func (h *DLQ) Register(api *gin.RouterGroup, _ RouteLimiter) {
 	g := api.Group("/dlq", middleware.Authenticated())
-	g.GET("", middleware.Require(auth.PermDLQRead), h.List)
-	g.GET("/:id", middleware.Require(auth.PermDLQRead), h.Get)
-	g.POST("/:id/resolve", middleware.Require(auth.PermSystemAdmin), h.Resolve)
+	platform := middleware.PlatformOnly()
+	g.GET("", middleware.Require(auth.PermDLQRead), platform, h.List)
+	g.GET("/:id", middleware.Require(auth.PermDLQRead), platform, h.Get)
+	g.POST("/:id/resolve", middleware.Require(auth.PermSystemAdmin), platform, h.Resolve)
 }
 
 // List godoc
 //
 //	@Summary		List dead-lettered messages
 //	@ID			listDLQMessages
-//	@Description	Newest first, keyset paged: pass next_cursor back as cursor for the next page; every message is returned once even while new ones arrive. Needs dlq.read.
+//	@Description	Newest first, keyset paged: pass next_cursor back as cursor for the next page; every message is returned once even while new ones arrive. Platform-level: needs dlq.read and an account bound to no tenant.
 //	@Tags			dlq
 //	@Produce		json
 //	@Security		BearerAuth
@@ -118,7 +119,7 @@ func (h *DLQ) Register(api *gin.RouterGroup, _ RouteLimiter) {
 //	@Param			cursor		query		string	false	"next_cursor of the previous page"												maxlength(512)
 //	@Success		200			{object}	DLQListResponse
 //	@Failure		401			{object}	middleware.ErrorBody	"auth.unauthorized"
-//	@Failure		403			{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		403			{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		422			{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429			{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500			{object}	middleware.ErrorBody	"internal.error"
@@ -148,14 +149,14 @@ func (h *DLQ) List(c *gin.Context) {
 //
 //	@Summary		Show one dead-lettered message
 //	@ID			getDLQMessage
-//	@Description	The whole message: payload, headers, error, and how it was resolved. Needs dlq.read.
+//	@Description	The whole message: payload, headers, error, and how it was resolved. Platform-level: needs dlq.read and an account bound to no tenant.
 //	@Tags			dlq
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Param			id		path		string	true	"message id (UUID)"	format(uuid)
 //	@Success		200		{object}	DLQMessageResponse
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
-//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: DLQ message not found"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
@@ -174,7 +175,7 @@ func (h *DLQ) Get(c *gin.Context) {
 //
 //	@Summary		Resolve a dead-lettered message, optionally requeueing it
 //	@ID			resolveDLQMessage
-//	@Description	Marks the message resolved with a note, written to the audit trail (dlq.resolve). With requeue=true the payload and headers are first republished to the original subject (through JetStream with a Nats-Msg-Id derived from the message id and requeue count when a stream captures the subject, so a repeated publish is deduplicated; core NATS otherwise); the message is marked only after that publish succeeded. A failed publish answers 503 and leaves the message unresolved. A subject under the DLQ prefix is never requeued (409). Of two concurrent resolves one succeeds and the other answers 409. Needs system.admin.
+//	@Description	Marks the message resolved with a note, written to the audit trail (dlq.resolve). With requeue=true the payload and headers are first republished to the original subject (through JetStream with a Nats-Msg-Id derived from the message id and requeue count when a stream captures the subject, so a repeated publish is deduplicated; core NATS otherwise); the message is marked only after that publish succeeded. A failed publish answers 503 and leaves the message unresolved. A subject under the DLQ prefix is never requeued (409). Of two concurrent resolves one succeeds and the other answers 409. Platform-level: needs system.admin and an account bound to no tenant.
 //	@Tags			dlq
 //	@Accept			json
 //	@Produce		json
@@ -184,7 +185,7 @@ func (h *DLQ) Get(c *gin.Context) {
 //	@Success		200		{object}	DLQResolveResponse
 //	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
-//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: DLQ message not found"
 //	@Failure		409		{object}	middleware.ErrorBody	"dlq.already_resolved | state.conflict: the original subject \"dlq.orders.created\" is under the DLQ prefix \"dlq\"; requeueing it would dead-letter it again"
 //	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"

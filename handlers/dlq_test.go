@@ -130,8 +130,10 @@ func TestDLQPermissions(t *testing.T) {
 		{"observer", http.MethodGet, "/api/v1/dlq", http.StatusForbidden},
 		{"developer", http.MethodGet, "/api/v1/dlq", http.StatusForbidden},
 		{"developer", http.MethodGet, "/api/v1/dlq/" + row.ID, http.StatusForbidden},
-		{"operator", http.MethodGet, "/api/v1/dlq", http.StatusOK},
-		{"operator", http.MethodGet, "/api/v1/dlq/" + row.ID, http.StatusOK},
+		// dlq.read is not enough: the DLQ is platform-level and the operator
+		// is bound to a tenant (DESIGN §7).
+		{"operator", http.MethodGet, "/api/v1/dlq", http.StatusForbidden},
+		{"operator", http.MethodGet, "/api/v1/dlq/" + row.ID, http.StatusForbidden},
 		{"admin", http.MethodGet, "/api/v1/dlq", http.StatusOK},
 		{"", http.MethodPost, resolvePath(row.ID), http.StatusUnauthorized},
 		{"developer", http.MethodPost, resolvePath(row.ID), http.StatusForbidden},
@@ -164,7 +166,7 @@ func TestDLQPermissions(t *testing.T) {
 
 func TestDLQListAndGet(t *testing.T) {
 	srv := dlqEnv(t).Start(t)
-	token := srv.Token(t, "operator")
+	token := srv.Token(t, "admin")
 	long := strings.Repeat("ж", 250)
 	a := dlqPublish(t, srv, "orders.created", `{"id":1}`, nats.Header{"error": {"timeout"}, "attempts": {"3"}, "X-Trace": {"t1"}})
 	b := dlqPublish(t, srv, "orders.eu.paid", long, nil)
@@ -437,7 +439,7 @@ func TestDLQTwoServersIngestOnce(t *testing.T) {
 		t.Fatalf("rows = %d with %d distinct stream sequences, want 1000 each", got.N, got.Uniq)
 	}
 	// Both replicas list the same messages.
-	token := s1.Token(t, "operator")
+	token := s1.Token(t, "admin")
 	var p1, p2 dlqPage
 	s1.Get(t, "/api/v1/dlq?limit=200", token).WantStatus(t, http.StatusOK).JSON(t, &p1)
 	s2.Get(t, "/api/v1/dlq?limit=200", token).WantStatus(t, http.StatusOK).JSON(t, &p2)
@@ -448,7 +450,7 @@ func TestDLQTwoServersIngestOnce(t *testing.T) {
 
 func TestDLQPagingWhileMessagesArrive(t *testing.T) {
 	srv := dlqEnv(t).Start(t)
-	token := srv.Token(t, "operator")
+	token := srv.Token(t, "admin")
 	existing := map[string]bool{}
 	for i := range 25 {
 		existing[dlqPublish(t, srv, "orders.created", fmt.Sprintf(`{"n":%d}`, i), nil).ID] = true

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
+	"github.com/golden-architecture/control-plane/services/auth"
 )
 
 // TestSpecTellsTheTruth drives every route of the real router through the
@@ -39,6 +40,7 @@ func TestSpecTellsTheTruth(t *testing.T) {
 
 	// 1. The usual server: tokens, permissions, bodies, ids, states.
 	normal := testenv.Quick(t, "MAX_BODY_BYTES", "4096", "METRICS_BEARER_TOKEN", metricsToken, "LOGIN_MAX_ATTEMPTS", "2")
+	addUser(t, normal, truthTenantAdmin, auth.RoleAdmin, "default")
 	served := routes(t, normal)
 	for _, r := range served {
 		o, ok := w.ops[r]
@@ -92,6 +94,10 @@ func TestSpecTellsTheTruth(t *testing.T) {
 
 const metricsToken = "metrics-scrape-token-0123456789"
 
+// truthTenantAdmin is an admin bound to tenant default: every permission,
+// but no platform-level route and no other tenant.
+const truthTenantAdmin = "truth-tenant-admin"
+
 // scenarios provoke the answers that need a certain state, by operation.
 // Setup calls go through s.srv directly; only s.send is recorded.
 var scenarios = map[string]func(s *scenario){
@@ -140,9 +146,25 @@ var scenarios = map[string]func(s *scenario){
 	},
 	"GET /api/v1/budget/state": func(s *scenario) {
 		s.send("a budget", testenv.Request{Path: "/api/v1/budget/state?tenant_id=acme&project_id=support-bot", Token: s.token("admin")})
+		s.send("another tenant's budget", testenv.Request{Path: "/api/v1/budget/state?tenant_id=acme&project_id=support-bot", Token: s.tenantAdmin()})
 	},
 	"GET /api/v1/budget/reservations": func(s *scenario) {
 		s.send("a bad cursor", testenv.Request{Path: "/api/v1/budget/reservations?cursor=not-a-cursor", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/budget/reservations?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"GET /api/v1/tenants": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/tenants?cursor=not-a-cursor", Token: s.token("admin")})
+	},
+	"POST /api/v1/tenants": func(s *scenario) {
+		s.send("a new tenant", testenv.Request{Token: s.token("admin"), Body: `{"id":"truth-new","name":"Truth"}`})
+		s.send("a taken id", testenv.Request{Token: s.token("admin"), Body: `{"id":"truth-new"}`})
+	},
+	"GET /api/v1/tenants/{id}": func(s *scenario) {
+		s.send("a tenant", testenv.Request{Path: "/api/v1/tenants/default", Token: s.token("admin")})
+	},
+	"PATCH /api/v1/tenants/{id}": func(s *scenario) {
+		s.send("a new name", testenv.Request{Path: "/api/v1/tenants/default", Token: s.token("admin"), Body: `{"name":"Default tenant"}`})
+		s.send("a blank name", testenv.Request{Path: "/api/v1/tenants/default", Token: s.token("admin"), Body: `{"name":" "}`})
 	},
 	"GET /api/v1/dlq": func(s *scenario) {
 		s.send("a bad since", testenv.Request{Path: "/api/v1/dlq?since=yesterday", Token: s.token("admin")})
@@ -193,6 +215,7 @@ func (w *walker) generic(srv *testenv.Server, o operation) {
 		{"anonymous", "", "", "{}"},
 		{"a bad token", "", "not-a-token", "{}"},
 		{"observer", "observer", "", "{}"},
+		{"an admin bound to a tenant, with the example body", truthTenantAdmin, "", exampleBody(o)},
 		{"admin with the example body", "admin", "", exampleBody(o)},
 		{"admin with an empty object", "admin", "", "{}"},
 	}
@@ -203,8 +226,12 @@ func (w *walker) generic(srv *testenv.Server, o operation) {
 	}
 	for _, p := range probes {
 		token := p.token
-		if p.role != "" {
-			token = srv.Token(w.t, p.role) // fresh: a probe of logout revokes it
+		switch p.role {
+		case "":
+		case truthTenantAdmin:
+			token = srv.Login(w.t, truthTenantAdmin, testPassword) // fresh: a probe of logout revokes it
+		default:
+			token = srv.Token(w.t, p.role)
 		}
 		w.send(srv, o, p.name, w.request(o, token, p.body))
 	}
@@ -410,6 +437,9 @@ type scenario struct {
 func (s *scenario) t() *testing.T { return s.w.t }
 
 func (s *scenario) token(role string) string { return s.srv.Token(s.t(), role) }
+
+// tenantAdmin is a token of truthTenantAdmin.
+func (s *scenario) tenantAdmin() string { return s.srv.Login(s.t(), truthTenantAdmin, testPassword) }
 
 // send records req as an answer of the scenario's operation; Method and
 // Path default to the operation's.

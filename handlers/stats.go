@@ -13,25 +13,33 @@ import (
 	"github.com/golden-architecture/control-plane/services/stats"
 )
 
-// StatsCounter takes the platform's counts (services/stats implements it).
+// StatsCounter takes the platform's counts, or one tenant's (services/stats
+// implements it).
 type StatsCounter interface {
-	Counts(ctx context.Context) (stats.Counts, error)
+	Counts(ctx context.Context, tenant string) (stats.Counts, error)
 }
 
 // Stats serves GET /api/v1/stats.
 type Stats struct {
 	Counter StatsCounter
+	// Tenants scopes the counts: the whole platform, or the caller's tenant.
+	Tenants TenantResolver
 	Version string
 }
 
 // StatsResponse is the answer of GET /api/v1/stats.
 type StatsResponse struct {
-	Version                   string    `json:"version" example:"1.0.0"`
-	DLQUnresolved             int64     `json:"dlq_unresolved" example:"3" minimum:"0"`
-	BudgetPendingReservations int64     `json:"budget_pending_reservations" example:"12" minimum:"0"`
-	Users                     int64     `json:"users" example:"4" minimum:"0"`
-	AuditEntries24h           int64     `json:"audit_entries_24h" example:"57" minimum:"0"`
-	GeneratedAt               time.Time `json:"generated_at" example:"2025-01-31T12:00:00Z" format:"date-time"`
+	Version string `json:"version" example:"1.0.0"`
+	// TenantID is the tenant counted (the caller's); null for the whole
+	// platform (a platform principal).
+	TenantID *string `json:"tenant_id" example:"default" extensions:"x-nullable"`
+	// DLQUnresolved is platform-level: null for a caller bound to a tenant.
+	DLQUnresolved             *int64 `json:"dlq_unresolved" example:"3" minimum:"0" extensions:"x-nullable"`
+	BudgetPendingReservations int64  `json:"budget_pending_reservations" example:"12" minimum:"0"`
+	Users                     int64  `json:"users" example:"4" minimum:"0"`
+	// AuditEntries24h is platform-level: null for a caller bound to a tenant.
+	AuditEntries24h *int64    `json:"audit_entries_24h" example:"57" minimum:"0" extensions:"x-nullable"`
+	GeneratedAt     time.Time `json:"generated_at" example:"2025-01-31T12:00:00Z" format:"date-time"`
 } // @name Stats
 
 // Register implements Resource.
@@ -43,7 +51,7 @@ func (h *Stats) Register(api *gin.RouterGroup, limits RouteLimiter) {
 //
 //	@Summary		Platform counts
 //	@ID			getStats
-//	@Description	Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
+//	@Description	Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations and accounts, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
 //	@Tags			stats
 //	@Produce		json
 //	@Security		BearerAuth
@@ -54,7 +62,11 @@ func (h *Stats) Register(api *gin.RouterGroup, limits RouteLimiter) {
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
 //	@Router			/api/v1/stats [get]
 func (h *Stats) Get(c *gin.Context) {
-	counts, err := h.Counter.Counts(c.Request.Context())
+	tenant, ok := tenantFilterOf(c, h.Tenants, "")
+	if !ok {
+		return
+	}
+	counts, err := h.Counter.Counts(c.Request.Context(), tenant)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -64,8 +76,13 @@ func (h *Stats) Get(c *gin.Context) {
 
 // statsResponse converts the service's counts to the response DTO.
 func statsResponse(version string, s stats.Counts) StatsResponse {
+	var tenant *string
+	if s.TenantID != "" {
+		tenant = &s.TenantID
+	}
 	return StatsResponse{
 		Version:                   version,
+		TenantID:                  tenant,
 		DLQUnresolved:             s.DLQUnresolved,
 		BudgetPendingReservations: s.BudgetPendingReservations,
 		Users:                     s.Users,

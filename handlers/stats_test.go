@@ -22,10 +22,12 @@ import (
 	"github.com/golden-architecture/control-plane/middleware"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/stats"
+	"github.com/golden-architecture/control-plane/services/tenants"
 )
 
 type statsBody struct {
 	Version                   string    `json:"version"`
+	TenantID                  *string   `json:"tenant_id"`
 	DLQUnresolved             *int64    `json:"dlq_unresolved"`
 	BudgetPendingReservations *int64    `json:"budget_pending_reservations"`
 	Users                     *int64    `json:"users"`
@@ -45,12 +47,12 @@ func getStats(t *testing.T, srv *testenv.Server, token string) statsBody {
 	return b
 }
 
-// TestStatsCountsTheDatabase stores known rows and checks each count, that
-// resolved, settled and old rows are not counted, and that reading the stats
-// changes nothing.
+// TestStatsCountsTheDatabase stores known rows and checks each count a
+// platform principal gets, that resolved, settled and old rows are not
+// counted, and that reading the stats changes nothing.
 func TestStatsCountsTheDatabase(t *testing.T) {
 	srv := testenv.Quick(t)
-	token := srv.Token(t, "observer")
+	token := srv.Token(t, "admin")
 	db := srv.App.DB().DB
 
 	empty := getStats(t, srv, token)
@@ -58,8 +60,8 @@ func TestStatsCountsTheDatabase(t *testing.T) {
 		t.Errorf("fresh stats dlq, pending, users = %d, %d, %d; want 0, 0, 4 (the demo users)",
 			*empty.DLQUnresolved, *empty.BudgetPendingReservations, *empty.Users)
 	}
-	if empty.Version != "test" {
-		t.Errorf("version = %q, want test", empty.Version)
+	if empty.Version != "test" || empty.TenantID != nil {
+		t.Errorf("version = %q, tenant_id = %v; want test and null (the whole platform)", empty.Version, empty.TenantID)
 	}
 	if age := time.Since(empty.GeneratedAt); age < -time.Minute || age > time.Minute {
 		t.Errorf("generated_at = %v, want about now", empty.GeneratedAt)
@@ -130,6 +132,31 @@ func countRows(t *testing.T, db *gorm.DB) map[string]int64 {
 	return out
 }
 
+// TestStatsOfATenant: a caller bound to a tenant gets the counts of its
+// tenant's data only, and null for the platform-level counts.
+func TestStatsOfATenant(t *testing.T) {
+	srv := testenv.Quick(t)
+	db := srv.App.DB().DB
+	seedStatsRows(t, db, time.Now().UTC()) // pending reservations of stats-tenant, a user without a tenant
+	admin := srv.Token(t, "admin")
+	for _, tenant := range []string{"default", "default", "other"} {
+		srv.Post(t, "/api/v1/budget/request", admin, map[string]any{
+			"tenant_id": tenant, "project_id": "p", "task_id": "t", "model": "m", "estimated_tokens": 1,
+		}).WantStatus(t, http.StatusOK)
+	}
+	r := srv.Get(t, "/api/v1/stats", srv.Token(t, "observer")).WantStatus(t, http.StatusOK)
+	var got map[string]any
+	r.JSON(t, &got)
+	delete(got, "generated_at")
+	want := map[string]any{
+		"version": "test", "tenant_id": "default", "dlq_unresolved": nil, "audit_entries_24h": nil,
+		"budget_pending_reservations": float64(2), "users": float64(3), // operator, developer, observer
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stats of tenant default (-want +got):\n%s", diff)
+	}
+}
+
 func TestStatsAccess(t *testing.T) {
 	srv := testenv.Quick(t)
 	tests := []struct {
@@ -187,7 +214,7 @@ type fakeCounter struct {
 	err    error
 }
 
-func (f fakeCounter) Counts(context.Context) (stats.Counts, error) { return f.counts, f.err }
+func (f fakeCounter) Counts(context.Context, string) (stats.Counts, error) { return f.counts, f.err }
 
 // TestStatsHandler covers what the demo users cannot reach: a role without
 // metrics.view (403) and a failing database (500 without its text).
@@ -202,14 +229,17 @@ func TestStatsHandler(t *testing.T) {
 			Metrics:     http.NotFoundHandler(),
 			Health:      &handlers.Health{},
 			Verifier:    fakeVerifier{},
-			Resources:   []handlers.Resource{&handlers.Stats{Counter: c, Version: "v9"}},
+			// The fake identities are platform principals: the tenant rule
+			// needs no database for them.
+			Resources: []handlers.Resource{&handlers.Stats{Counter: c, Tenants: tenants.New(nil, nil), Version: "v9"}},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	ok := fakeCounter{counts: stats.Counts{DLQUnresolved: 1, BudgetPendingReservations: 2, Users: 3, AuditEntries24h: 4, GeneratedAt: at}}
+	one, four := int64(1), int64(4)
+	ok := fakeCounter{counts: stats.Counts{DLQUnresolved: &one, BudgetPendingReservations: 2, Users: 3, AuditEntries24h: &four, GeneratedAt: at}}
 	failing := fakeCounter{err: fmt.Errorf("count stats: %w", errors.New("pq: relation secret_table does not exist"))}
 	tests := []struct {
 		name     string
@@ -219,7 +249,7 @@ func TestStatsHandler(t *testing.T) {
 		wantBody string
 	}{
 		{"observer", ok, "observer", 200,
-			`{"version":"v9","dlq_unresolved":1,"budget_pending_reservations":2,"users":3,"audit_entries_24h":4,"generated_at":"2025-01-31T12:00:00Z"}`},
+			`{"version":"v9","tenant_id":null,"dlq_unresolved":1,"budget_pending_reservations":2,"users":3,"audit_entries_24h":4,"generated_at":"2025-01-31T12:00:00Z"}`},
 		{"role without metrics.view", ok, "anonymous", 403, `"error_code":"auth.forbidden"`},
 		{"database fails", failing, "admin", 500, `"error_code":"internal.error"`},
 	}

@@ -100,3 +100,21 @@ func Require(perms ...auth.Permission) gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// PlatformOnly answers 403 auth.forbidden unless the identity is a platform
+// principal (bound to no tenant). It guards the platform-level endpoints of
+// DESIGN §7 (dead letters, breakers, audit, configuration, tenants) after
+// Require: 403 rather than 404, because the existence of a platform endpoint
+// is no secret, and the message says why a permission alone does not do.
+func PlatformOnly() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, _ := IdentityFrom(c)
+		if !id.Platform() {
+			_ = c.Error(errs.New(errs.CodeForbidden, "this endpoint is platform-level: only accounts bound to no tenant may use it").
+				WithDetails(map[string]any{"tenant_id": id.TenantID}))
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}

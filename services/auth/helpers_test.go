@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/internal/dbtest"
+	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
@@ -85,7 +86,7 @@ func (f *fixture) replica(t testing.TB) *auth.Service {
 	}
 	svc, err := auth.New(f.users, f.tokens, f.store, audit.New(f.db), log, reg, auth.Options{
 		MaxAttempts: f.opts.maxAttempts, LockoutTTL: f.opts.lockoutTTL, FailOpen: !f.opts.failClosed,
-		UserCacheTTL: 5 * time.Second, TokenCacheTTL: time.Second, Now: f.clock.now,
+		UserCacheTTL: 5 * time.Second, TokenCacheTTL: time.Second, Now: f.clock.now, DefaultTenant: "default",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -136,10 +137,23 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	f.tokens = tokens
 	f.opts = o
 	f.svc = f.replica(t)
-	if _, err := f.users.SeedDemo(context.Background()); err != nil {
+	createTenants(t, f.db, "default", "acme")
+	if _, err := f.users.SeedDemo(context.Background(), "default"); err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// createTenants stores tenant rows (services/tenants owns them; the accounts
+// here only need them to exist).
+func createTenants(t testing.TB, db *gorm.DB, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		now := time.Now().UTC()
+		if err := db.Create(&models.Tenant{ID: id, Name: id, CreatedAt: now, UpdatedAt: now}).Error; err != nil {
+			t.Fatalf("create tenant %s: %v", id, err)
+		}
+	}
 }
 
 // user reads an account as the service shows it.

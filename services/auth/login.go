@@ -77,7 +77,10 @@ func (s *Service) Login(ctx context.Context, actor audit.Actor, username, passwo
 	if err != nil {
 		return Session{}, err
 	}
-	who := audit.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, RequestID: actor.RequestID, ClientIP: actor.ClientIP}
+	who := audit.Actor{
+		PrincipalID: UserPrincipal(u.ID), UserID: u.ID, Username: u.Username, Role: u.Role, TenantID: user.TenantID,
+		RequestID: actor.RequestID, ClientIP: actor.ClientIP,
+	}
 	if err := s.audit.Write(ctx, who, audit.Entry{
 		Action: ActionLoginSuccess, ResourceType: "user", ResourceID: u.ID,
 		Details: map[string]any{"username": u.Username, "token_id": issued.ID},

@@ -325,6 +325,46 @@ func TestVerifyFollowsTheUser(t *testing.T) {
 	}
 }
 
+// TestVerifyReadsTheTenant: the identity's tenant and principal come from the
+// account, a change applies after the user cache TTL like a role change, and
+// an account that is not an admin is never a platform principal, even when
+// an older release left it without a tenant.
+func TestVerifyReadsTheTenant(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	ctx := context.Background()
+	verify := func(username, password string) auth.Identity {
+		t.Helper()
+		s, err := f.svc.Login(ctx, actor("10.3.3.3"), username, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := f.svc.Verify(ctx, s.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.PrincipalID != "user:"+s.User.ID {
+			t.Errorf("principal = %q, want user:%s", id.PrincipalID, s.User.ID)
+		}
+		return id
+	}
+	if id := verify("admin", "admin123"); id.TenantID != "" || !id.Platform() {
+		t.Errorf("admin identity tenant %q, want a platform principal", id.TenantID)
+	}
+	op := verify("operator", "operator123")
+	if op.TenantID != "default" || op.Platform() {
+		t.Errorf("operator identity tenant %q, want default", op.TenantID)
+	}
+	f.db.Model(&models.User{}).Where("username = ?", "operator").Update("tenant_id", "acme")
+	f.clock.add(6 * time.Second)
+	if id := verify("operator", "operator123"); id.TenantID != "acme" {
+		t.Errorf("tenant after a change = %q, want acme", id.TenantID)
+	}
+	f.db.Model(&models.User{}).Where("username = ?", "developer").Update("tenant_id", nil)
+	if id := verify("developer", "dev123"); id.TenantID != "default" {
+		t.Errorf("developer without a tenant = %q, want the default tenant (never platform)", id.TenantID)
+	}
+}
+
 // watchedStore counts revocation lookups and can be taken down, like Redis.
 type watchedStore struct {
 	kv.Store

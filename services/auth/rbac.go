@@ -1,5 +1,5 @@
 // Package auth holds who may do what: users and their passwords, tokens, login
-// lockout, revocation and the role → permission table of DESIGN §4.
+// lockout, revocation and the role → permission table of DESIGN §4 and §7.
 package auth
 
 import (
@@ -23,7 +23,8 @@ const (
 // Permission is one capability checked by the permission middleware.
 type Permission string
 
-// The 17 permissions of the product.
+// The 20 permissions of the product: the seed's 17 and the three of DESIGN §7
+// (budget.spend, key.manage, user.manage).
 const (
 	PermEscalationView    Permission = "escalation.view"
 	PermEscalationResolve Permission = "escalation.resolve"
@@ -36,12 +37,20 @@ const (
 	PermAgentView         Permission = "agent.view"
 	PermBudgetView        Permission = "budget.view"
 	PermBudgetConfigure   Permission = "budget.configure"
-	PermLearningApprove   Permission = "learning.approve"
-	PermLearningView      Permission = "learning.view"
-	PermDLQRead           Permission = "dlq.read"
-	PermDLQResolve        Permission = "dlq.resolve"
-	PermSystemAdmin       Permission = "system.admin"
-	PermMetricsView       Permission = "metrics.view"
+	// PermBudgetSpend reserves, commits and releases tokens (budget.view
+	// only reads budgets).
+	PermBudgetSpend     Permission = "budget.spend"
+	PermLearningApprove Permission = "learning.approve"
+	PermLearningView    Permission = "learning.view"
+	PermDLQRead         Permission = "dlq.read"
+	PermDLQResolve      Permission = "dlq.resolve"
+	PermSystemAdmin     Permission = "system.admin"
+	PermMetricsView     Permission = "metrics.view"
+	// PermKeyManage manages API keys: an admin anywhere, an operator inside
+	// its own tenant.
+	PermKeyManage Permission = "key.manage"
+	// PermUserManage manages user accounts.
+	PermUserManage Permission = "user.manage"
 )
 
 // allPermissions lists every permission in a stable order.
@@ -49,19 +58,21 @@ var allPermissions = []Permission{
 	PermEscalationView, PermEscalationResolve, PermEscalationCreate,
 	PermTaskCreate, PermTaskUpdate, PermTaskDelete, PermTaskView,
 	PermAgentConfigure, PermAgentView,
-	PermBudgetView, PermBudgetConfigure,
+	PermBudgetView, PermBudgetConfigure, PermBudgetSpend,
 	PermLearningApprove, PermLearningView,
 	PermDLQRead, PermDLQResolve,
 	PermSystemAdmin, PermMetricsView,
+	PermKeyManage, PermUserManage,
 }
 
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: allPermissions,
 	RoleOperator: {
 		PermEscalationView, PermEscalationResolve, PermTaskCreate, PermTaskUpdate, PermTaskView,
-		PermAgentView, PermBudgetView, PermDLQRead, PermLearningView, PermMetricsView,
+		PermAgentView, PermBudgetView, PermBudgetSpend, PermDLQRead, PermLearningView, PermMetricsView,
+		PermKeyManage,
 	},
-	RoleDeveloper: {PermTaskCreate, PermTaskUpdate, PermTaskView, PermAgentView, PermMetricsView},
+	RoleDeveloper: {PermTaskCreate, PermTaskUpdate, PermTaskView, PermAgentView, PermBudgetSpend, PermMetricsView},
 	RoleObserver:  {PermTaskView, PermAgentView, PermMetricsView},
 	RoleAnonymous: {},
 }
@@ -87,14 +98,30 @@ func PermissionsOf(r Role) []Permission { return slices.Clone(rolePermissions[r]
 // Has reports whether the role grants p.
 func (r Role) Has(p Permission) bool { return slices.Contains(rolePermissions[r], p) }
 
-// Identity is the verified caller of a request.
+// Identity is the verified caller of a request: a principal (today a user
+// with a token; API keys fit the same fields).
 type Identity struct {
-	UserID    string
-	Username  string
-	Role      Role
+	// PrincipalID is stable and unique across kinds of credential:
+	// "user:<id>" (API keys will be "key:<id>"). Idempotency keys and audit
+	// entries are scoped by it.
+	PrincipalID string
+	UserID      string
+	Username    string
+	Role        Role
+	// TenantID is the tenant the principal acts in, read from the database
+	// like the role (never from a token claim); "" is a platform principal,
+	// which only the admin role may be.
+	TenantID  string
 	TokenID   string
 	ExpiresAt time.Time
 }
+
+// UserPrincipal is the principal id of a user account.
+func UserPrincipal(userID string) string { return "user:" + userID }
+
+// Platform reports whether the identity is a platform principal: bound to no
+// tenant, it may act in any tenant and reach the platform-level endpoints.
+func (id Identity) Platform() bool { return id.TenantID == "" }
 
 // Permissions returns the identity's permissions, derived from its role.
 func (id Identity) Permissions() []Permission { return PermissionsOf(id.Role) }

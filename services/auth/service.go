@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -71,6 +72,10 @@ type Options struct {
 	// applies at once on the process that served it and within this on the
 	// others; 0 checks every request.
 	TokenCacheTTL time.Duration
+	// DefaultTenant (DEFAULT_TENANT) is the tenant of a non-admin account
+	// found without one (written by an older release before the start that
+	// moves such accounts ran): never a platform principal. Required.
+	DefaultTenant string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -79,6 +84,9 @@ type Options struct {
 func New(users *Users, tokens *Tokens, store Store, auditor Auditor, log *slog.Logger, reg prometheus.Registerer, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.DefaultTenant == "" {
+		return nil, errors.New("auth: a default tenant is required")
 	}
 	dummy, err := hashPassword("dummy password that never matches", users.cost)
 	if err != nil {
@@ -111,8 +119,9 @@ func (s *Service) Tokens() *Tokens { return s.tokens }
 
 // Verify implements middleware.TokenVerifier: a valid signature and claims, a
 // jti that was not revoked, and a user that still exists, is enabled and has
-// not changed password since the token was issued. The role and permissions
-// are the user's current ones.
+// not changed password since the token was issued. The role, permissions and
+// tenant are the user's current ones (read from the database, cached for
+// UserCacheTTL); no claim of the token decides them.
 func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
 	c, err := s.checkToken(ctx, token)
 	if err != nil {
@@ -128,8 +137,13 @@ func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
 	if u.Disabled || c.IssuedAt == nil || c.IssuedAt.Before(u.PasswordChangedAt.Truncate(time.Second)) {
 		return Identity{}, unauthorized()
 	}
+	tenant := u.TenantID
+	if tenant == "" && u.Role != RoleAdmin {
+		tenant = s.opts.DefaultTenant // only an admin may be a platform principal
+	}
 	return Identity{
-		UserID: u.ID, Username: u.Username, Role: u.Role, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time,
+		PrincipalID: UserPrincipal(u.ID), UserID: u.ID, Username: u.Username, Role: u.Role, TenantID: tenant,
+		TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time,
 	}, nil
 }
 

@@ -19,6 +19,9 @@ type User struct {
 	ID       string
 	Username string
 	Role     Role
+	// TenantID is the account's tenant; "" is a platform principal (admin
+	// role only).
+	TenantID string
 	Disabled bool
 	// PasswordChangedAt is when the password was last set; tokens issued
 	// before it no longer verify.
@@ -28,10 +31,14 @@ type User struct {
 }
 
 func userOf(r models.User) User {
-	return User{
+	u := User{
 		ID: r.ID, Username: r.Username, Role: Role(r.Role), Disabled: r.Disabled,
 		PasswordChangedAt: r.PasswordChangedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
+	if r.TenantID != nil {
+		u.TenantID = *r.TenantID
+	}
+	return u
 }
 
 // Users stores accounts and their bcrypt hashes.
@@ -77,15 +84,19 @@ func (u *Users) account(ctx context.Context, username string) (models.User, erro
 	return row, nil
 }
 
-// Create adds an account. The password must be 8–72 bytes; a taken username
-// is a 409 state.conflict.
-func (u *Users) Create(ctx context.Context, username, password string, role Role) (User, error) {
+// Create adds an account bound to tenant, which must exist; tenant "" makes a
+// platform principal, which only the admin role may be. The password must be
+// 8–72 bytes; a taken username is a 409 state.conflict.
+func (u *Users) Create(ctx context.Context, username, password string, role Role, tenant string) (User, error) {
 	name := NormalizeUsername(username)
 	if err := validUsername(name); err != nil {
 		return User{}, err
 	}
 	if _, ok := ParseRole(string(role)); !ok {
 		return User{}, errs.Validation(errs.FieldError{Field: "role", Message: "must be one of: admin, operator, developer, observer"})
+	}
+	if tenant == "" && role != RoleAdmin {
+		return User{}, errs.Validation(errs.FieldError{Field: "tenant_id", Message: "is required: only an admin may be a platform principal (no tenant)"})
 	}
 	if err := checkNewPassword(password); err != nil {
 		return User{}, err
@@ -94,10 +105,13 @@ func (u *Users) Create(ctx context.Context, username, password string, role Role
 	if err != nil {
 		return User{}, err
 	}
-	row := u.newRow(name, hash, role)
+	row := u.newRow(name, hash, role, tenant)
 	err = u.db.WithContext(ctx).Create(&row).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return User{}, errs.Newf(errs.CodeConflict, "user %q already exists", name)
+	}
+	if errors.Is(err, gorm.ErrForeignKeyViolated) {
+		return User{}, errs.Validation(errs.FieldError{Field: "tenant_id", Message: fmt.Sprintf("tenant %q does not exist", tenant)})
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
@@ -128,10 +142,10 @@ func (u *Users) SetPassword(ctx context.Context, username, password string) erro
 	return nil
 }
 
-// EnsureAdmin makes username an enabled admin whose password is password
-// (ADMIN_USERNAME/ADMIN_PASSWORD at start). Nothing is written when that is
-// already so, so restarts do not invalidate the admin's tokens. Replicas
-// starting together converge on the same row.
+// EnsureAdmin makes username an enabled platform admin (no tenant) whose
+// password is password (ADMIN_USERNAME/ADMIN_PASSWORD at start). Nothing is
+// written when that is already so, so restarts do not invalidate the admin's
+// tokens. Replicas starting together converge on the same row.
 func (u *Users) EnsureAdmin(ctx context.Context, username, password string) (changed bool, err error) {
 	name := NormalizeUsername(username)
 	if err := validUsername(name); err != nil {
@@ -147,7 +161,7 @@ func (u *Users) EnsureAdmin(ctx context.Context, username, password string) (cha
 		if err != nil {
 			return false, err
 		}
-		row := u.newRow(name, hash, RoleAdmin)
+		row := u.newRow(name, hash, RoleAdmin, "")
 		res := u.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "username"}}, DoNothing: true}).Create(&row)
 		if res.Error != nil {
 			return false, fmt.Errorf("create admin: %w", res.Error)
@@ -162,11 +176,11 @@ func (u *Users) EnsureAdmin(ctx context.Context, username, password string) (cha
 	case err != nil:
 		return false, err
 	}
-	if existing.Role == string(RoleAdmin) && !existing.Disabled && passwordMatches(existing.PasswordHash, password) {
+	if existing.Role == string(RoleAdmin) && existing.TenantID == nil && !existing.Disabled && passwordMatches(existing.PasswordHash, password) {
 		return false, nil
 	}
 	now := u.now()
-	updates := map[string]any{"role": string(RoleAdmin), "disabled": false, "updated_at": now}
+	updates := map[string]any{"role": string(RoleAdmin), "tenant_id": nil, "disabled": false, "updated_at": now}
 	if !passwordMatches(existing.PasswordHash, password) {
 		hash, err := hashPassword(password, u.cost)
 		if err != nil {
@@ -180,7 +194,8 @@ func (u *Users) EnsureAdmin(ctx context.Context, username, password string) (cha
 	return true, nil
 }
 
-// demoUsers are the accounts of embedded mode (and SEED_DEMO_USERS=true).
+// demoUsers are the accounts of embedded mode (and SEED_DEMO_USERS=true):
+// admin is a platform principal, the others belong to the default tenant.
 var demoUsers = []struct {
 	Username, Password string
 	Role               Role
@@ -192,9 +207,10 @@ var demoUsers = []struct {
 }
 
 // SeedDemo creates the demo users that do not exist yet and returns their
-// names. Existing accounts of those names are left alone. Safe with several
+// names: admin as a platform principal, the others in tenant (which must
+// exist). Existing accounts of those names are left alone. Safe with several
 // replicas starting at once: the insert skips conflicting names.
-func (u *Users) SeedDemo(ctx context.Context) ([]string, error) {
+func (u *Users) SeedDemo(ctx context.Context, tenant string) ([]string, error) {
 	var created []string
 	for _, d := range demoUsers {
 		var n int64
@@ -208,7 +224,11 @@ func (u *Users) SeedDemo(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return created, err
 		}
-		row := u.newRow(d.Username, hash, d.Role)
+		t := tenant
+		if d.Role == RoleAdmin {
+			t = ""
+		}
+		row := u.newRow(d.Username, hash, d.Role, t)
 		res := u.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "username"}}, DoNothing: true}).Create(&row)
 		if res.Error != nil {
 			return created, fmt.Errorf("seed demo user %s: %w", d.Username, res.Error)
@@ -220,10 +240,14 @@ func (u *Users) SeedDemo(ctx context.Context) ([]string, error) {
 	return created, nil
 }
 
-func (u *Users) newRow(name, hash string, role Role) models.User {
+func (u *Users) newRow(name, hash string, role Role, tenant string) models.User {
 	now := u.now()
-	return models.User{
+	row := models.User{
 		ID: uuid.NewString(), Username: name, PasswordHash: hash, Role: string(role),
 		CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now,
 	}
+	if tenant != "" {
+		row.TenantID = &tenant
+	}
+	return row
 }

@@ -37,12 +37,17 @@ func TestUsersCreate(t *testing.T) {
 		username string
 		password string
 		role     auth.Role
+		tenant   string
 		wantCode errs.Code // "" for success
 		wantUser string
 		field    string
 	}{
-		{name: "trimmed and lowercased", username: "  Alice ", password: "password1", role: auth.RoleOperator, wantUser: "alice"},
-		{name: "72-byte password", username: "bob", password: strings.Repeat("b", 72), role: auth.RoleObserver, wantUser: "bob"},
+		{name: "trimmed and lowercased", username: "  Alice ", password: "password1", role: auth.RoleOperator, tenant: "acme", wantUser: "alice"},
+		{name: "72-byte password", username: "bob", password: strings.Repeat("b", 72), role: auth.RoleObserver, tenant: "default", wantUser: "bob"},
+		{name: "a platform admin", username: "root2", password: "password1", role: auth.RoleAdmin, wantUser: "root2"},
+		{name: "a tenant-bound admin", username: "acme-admin", password: "password1", role: auth.RoleAdmin, tenant: "acme", wantUser: "acme-admin"},
+		{name: "only an admin may be a platform principal", username: "frank", password: "password1", role: auth.RoleOperator, wantCode: errs.CodeUnprocessable, field: "tenant_id"},
+		{name: "an unknown tenant", username: "frank", password: "password1", role: auth.RoleOperator, tenant: "nowhere", wantCode: errs.CodeUnprocessable, field: "tenant_id"},
 		{name: "73-byte password is refused, not truncated", username: "carol", password: strings.Repeat("c", 73), role: auth.RoleObserver, wantCode: errs.CodeUnprocessable, field: "password"},
 		{name: "73 bytes of multibyte runes", username: "carol", password: strings.Repeat("é", 36) + "x", role: auth.RoleObserver, wantCode: errs.CodeUnprocessable, field: "password"},
 		{name: "short password", username: "dave", password: "short", role: auth.RoleObserver, wantCode: errs.CodeUnprocessable, field: "password"},
@@ -54,7 +59,11 @@ func TestUsersCreate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u, err := f.users.Create(ctx, tt.username, tt.password, tt.role)
+			tenant := tt.tenant
+			if tenant == "" && tt.role != auth.RoleAdmin && tt.field != "tenant_id" {
+				tenant = "default"
+			}
+			u, err := f.users.Create(ctx, tt.username, tt.password, tt.role, tenant)
 			if tt.wantCode != "" {
 				if !errs.Is(err, tt.wantCode) {
 					t.Fatalf("Create error = %v, want code %s", err, tt.wantCode)
@@ -75,6 +84,9 @@ func TestUsersCreate(t *testing.T) {
 			}
 			if stored.Username != tt.wantUser || stored.Role != string(tt.role) || stored.Disabled {
 				t.Errorf("stored %+v, want username %q role %q enabled", stored, tt.wantUser, tt.role)
+			}
+			if got := deref(stored.TenantID); got != tenant || u.TenantID != tenant {
+				t.Errorf("tenant stored %q, returned %q; want %q", got, u.TenantID, tenant)
 			}
 			if stored.PasswordHash == tt.password || !strings.HasPrefix(stored.PasswordHash, "$2") {
 				t.Errorf("password_hash %q is not a bcrypt hash", stored.PasswordHash)
@@ -131,6 +143,7 @@ func TestUsersSetPassword(t *testing.T) {
 
 func TestSeedDemoIsIdempotentAndConcurrent(t *testing.T) {
 	db := dbtest.New(t).DB
+	createTenants(t, db, "demo")
 	users := auth.NewUsers(db, 4, nil)
 	ctx := context.Background()
 	var (
@@ -140,7 +153,7 @@ func TestSeedDemoIsIdempotentAndConcurrent(t *testing.T) {
 	)
 	for range 6 {
 		wg.Go(func() {
-			names, err := users.SeedDemo(ctx)
+			names, err := users.SeedDemo(ctx, "demo")
 			if err != nil {
 				t.Errorf("SeedDemo: %v", err)
 			}
@@ -157,13 +170,14 @@ func TestSeedDemoIsIdempotentAndConcurrent(t *testing.T) {
 	db.Order("username").Find(&rows)
 	got := map[string]string{}
 	for _, r := range rows {
-		got[r.Username] = r.Role
+		got[r.Username] = r.Role + "@" + deref(r.TenantID)
 	}
-	want := map[string]string{"admin": "admin", "operator": "operator", "developer": "developer", "observer": "observer"}
+	// admin is a platform principal; the others belong to the tenant.
+	want := map[string]string{"admin": "admin@", "operator": "operator@demo", "developer": "developer@demo", "observer": "observer@demo"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("users (-want +got):\n%s", diff)
 	}
-	again, err := users.SeedDemo(ctx)
+	again, err := users.SeedDemo(ctx, "demo")
 	if err != nil || len(again) != 0 {
 		t.Errorf("second SeedDemo = %v, %v; want nothing created", again, err)
 	}
@@ -184,6 +198,9 @@ func TestEnsureAdmin(t *testing.T) {
 		{name: "restores a demoted, disabled admin", password: "bootstrap-2", wantChanged: true, prepare: func() {
 			f.db.Model(&models.User{}).Where("username = ?", "root").Updates(map[string]any{"role": "observer", "disabled": true})
 		}},
+		{name: "makes a tenant-bound admin a platform principal again", password: "bootstrap-2", wantChanged: true, prepare: func() {
+			f.db.Model(&models.User{}).Where("username = ?", "root").Update("tenant_id", "acme")
+		}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -194,8 +211,8 @@ func TestEnsureAdmin(t *testing.T) {
 			if err != nil || changed != s.wantChanged {
 				t.Fatalf("EnsureAdmin = %v, %v; want changed=%v", changed, err, s.wantChanged)
 			}
-			if u := f.user(t, "root"); u.Role != auth.RoleAdmin || u.Disabled {
-				t.Fatalf("root = %+v; want an enabled admin", u)
+			if u := f.user(t, "root"); u.Role != auth.RoleAdmin || u.Disabled || u.TenantID != "" {
+				t.Fatalf("root = %+v; want an enabled platform admin", u)
 			}
 			if _, err := f.svc.Login(ctx, actor("10.0.0.2"), "root", s.password); err != nil {
 				t.Errorf("login with the bootstrap password: %v", err)
@@ -205,4 +222,11 @@ func TestEnsureAdmin(t *testing.T) {
 	if _, err := f.users.EnsureAdmin(ctx, "root", strings.Repeat("p", 73)); err == nil {
 		t.Error("EnsureAdmin accepted a 73-byte password")
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

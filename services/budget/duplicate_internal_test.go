@@ -10,6 +10,7 @@ import (
 
 	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/tenants"
 )
 
 // TestDuplicateKeyRollsBack drives the path of the loser of a race between
@@ -20,7 +21,9 @@ import (
 func TestDuplicateKeyRollsBack(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.New(t)
-	s, err := New(db.DB, audit.New(db.DB), Options{DefaultLimit: 1000, Registerer: prometheus.NewRegistry()})
+	s, err := New(db.DB, audit.New(db.DB), Options{
+		DefaultLimit: 1000, Registerer: prometheus.NewRegistry(), Tenants: tenants.New(db.DB, audit.New(db.DB)),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package budget
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,13 +36,17 @@ type Reservation struct {
 	// ActualTokens is set once the reservation is committed.
 	ActualTokens *int64
 	Status       Status
-	// IdempotencyKey is nil for a request sent without a key.
+	// IdempotencyKey is nil for a request sent without a key; otherwise the
+	// key as its sender sent it.
 	IdempotencyKey *string
 	CreatedBy      string
 	CreatedAt      time.Time
 	ExpiresAt      time.Time
 	// SettledAt is set once the reservation left pending.
 	SettledAt *time.Time
+	// PrincipalID is who reserved ("user:<id>"); "" on reservations made
+	// before principals were recorded.
+	PrincipalID string
 }
 
 // List returns reservations newest first with keyset paging, so every
@@ -88,11 +93,19 @@ func (s *Service) List(ctx context.Context, f ListFilter) (cursor.Page[Reservati
 }
 
 func reservationOf(r models.BudgetReservation) Reservation {
-	return Reservation{
+	out := Reservation{
 		ID: r.ID, TenantID: r.TenantID, ProjectID: r.ProjectID, TaskID: r.TaskID, Model: r.Model, Purpose: r.Purpose,
 		Tokens: r.Tokens, ActualTokens: r.ActualTokens, Status: Status(r.Status), IdempotencyKey: r.IdempotencyKey,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), SettledAt: utc(r.SettledAt),
 	}
+	if r.PrincipalID != nil {
+		out.PrincipalID = *r.PrincipalID
+		if r.IdempotencyKey != nil {
+			key := strings.TrimPrefix(*r.IdempotencyKey, scopedKey(*r.PrincipalID, ""))
+			out.IdempotencyKey = &key
+		}
+	}
+	return out
 }
 
 func utc(t *time.Time) *time.Time {

@@ -28,9 +28,18 @@ type RequestInput struct {
 	EstimatedTokens int64
 	// IdempotencyKey makes retries safe: the same key with the same fields
 	// returns the first answer, the same key with other fields is a conflict.
-	// Empty: every call is a new reservation.
+	// Keys are scoped to the caller (the actor's PrincipalID) and the
+	// tenant/project, so two principals never share one. Empty: every call
+	// is a new reservation.
 	IdempotencyKey string
 }
+
+// scopedKey is how an idempotency key is stored: prefixed with the principal
+// that sent it, so the unique index on (tenant_id, project_id,
+// idempotency_key) keeps the keys of different principals apart without
+// replacing that index (a contract step; migrations are expand-only).
+// A principal id contains no '|', so the prefix is unambiguous.
+func scopedKey(principal, key string) string { return principal + "|" + key }
 
 // Approval is the answer to a granted request.
 type Approval struct {
@@ -76,7 +85,7 @@ func (s *Service) Request(ctx context.Context, actor audit.Actor, in RequestInpu
 	}
 	hash := in.hash()
 	if in.IdempotencyKey != "" {
-		if a, found, err := s.replay(ctx, in, hash); err != nil || found {
+		if a, found, err := s.replay(ctx, actor, in, hash); err != nil || found {
 			return a, err
 		}
 	}
@@ -92,7 +101,7 @@ func (s *Service) Request(ctx context.Context, actor audit.Actor, in RequestInpu
 		// A concurrent call with the same key committed first. This
 		// transaction was rolled back (PostgreSQL aborts it on the
 		// violation anyway); answer with the winner's reservation.
-		a, found, rerr := s.replay(ctx, in, hash)
+		a, found, rerr := s.replay(ctx, actor, in, hash)
 		if rerr != nil || found {
 			return a, rerr
 		}
@@ -101,11 +110,11 @@ func (s *Service) Request(ctx context.Context, actor audit.Actor, in RequestInpu
 	return Approval{}, err
 }
 
-// replay answers from the reservation stored under the request's key.
-func (s *Service) replay(ctx context.Context, in RequestInput, hash string) (Approval, bool, error) {
+// replay answers from the reservation stored under the caller's key.
+func (s *Service) replay(ctx context.Context, actor audit.Actor, in RequestInput, hash string) (Approval, bool, error) {
 	var r models.BudgetReservation
 	err := s.db.WithContext(ctx).
-		Where("tenant_id = ? AND project_id = ? AND idempotency_key = ?", in.TenantID, in.ProjectID, in.IdempotencyKey).
+		Where("tenant_id = ? AND project_id = ? AND idempotency_key = ?", in.TenantID, in.ProjectID, scopedKey(actor.PrincipalID, in.IdempotencyKey)).
 		Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Approval{}, false, nil
@@ -168,7 +177,7 @@ func (s *Service) reserveBatch(ctx context.Context, calls []reserveCall) []outco
 func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCall, out []outcome[Approval]) error {
 	tenant, project := calls[0].in.TenantID, calls[0].in.ProjectID
 	now := s.now()
-	lim, err := s.lockBudget(tx, tenant, project, now)
+	lim, err := s.lockBudget(ctx, tx, calls[0].actor, tenant, project, now)
 	if err != nil {
 		return err
 	}
@@ -200,10 +209,12 @@ func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCal
 			"tenant_id": tenant, "project_id": project, "task_id": in.TaskID, "model": in.Model,
 			"tokens": in.EstimatedTokens,
 		}
+		principal := c.actor.PrincipalID
+		row.PrincipalID = &principal
 		if in.IdempotencyKey != "" {
-			key := in.IdempotencyKey
+			key := scopedKey(c.actor.PrincipalID, in.IdempotencyKey)
 			row.IdempotencyKey = &key
-			details["idempotency_key"] = key
+			details["idempotency_key"] = in.IdempotencyKey
 		}
 		rows = append(rows, row)
 		ledger = append(ledger, ledgerRow(&row.ID, tenant, project, kindReserve, in.EstimatedTokens, 0, c.actor, now))
@@ -229,9 +240,10 @@ func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCal
 
 // lockBudget reads the budget row and locks it until the transaction ends
 // (PostgreSQL: FOR UPDATE; SQLite has one writer at a time anyway). A budget
-// seen for the first time is created with the default limit; a concurrent
-// creation of the same budget is not an error.
-func (s *Service) lockBudget(tx *gorm.DB, tenant, project string, now time.Time) (models.BudgetLimit, error) {
+// seen for the first time is created with the default limit, and its tenant
+// with it when that is new too; a concurrent creation of the same budget is
+// not an error.
+func (s *Service) lockBudget(ctx context.Context, tx *gorm.DB, actor audit.Actor, tenant, project string, now time.Time) (models.BudgetLimit, error) {
 	var lim models.BudgetLimit
 	read := func() error {
 		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
@@ -239,6 +251,9 @@ func (s *Service) lockBudget(tx *gorm.DB, tenant, project string, now time.Time)
 	}
 	err := read()
 	if errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := s.tenants.Ensure(ctx, tx, actor, tenant); err != nil {
+			return lim, err
+		}
 		err = tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.BudgetLimit{
 			TenantID: tenant, ProjectID: project, TotalLimit: s.defaultLimit, UpdatedAt: now,
 		}).Error

@@ -61,6 +61,15 @@ type Options struct {
 	// ReservationTTL is how long a reservation stays pending before the
 	// sweeper returns it (BUDGET_RESERVATION_TTL, default one hour).
 	ReservationTTL time.Duration
+	// CommitMaxRatio bounds a commit: actual tokens may be at most the
+	// reservation's tokens times this (BUDGET_COMMIT_MAX_RATIO, default 2,
+	// at least 1). An estimate is the caller's worst case, so a commit far
+	// above it is a bug or an abuse, and one such commit could otherwise
+	// overdraw a budget without limit.
+	CommitMaxRatio float64
+	// Tenants creates the tenant of a budget on the budget's first use.
+	// Required.
+	Tenants TenantEnsurer
 	// Now is the clock; tests inject one. Default: time.Now in UTC.
 	Now func() time.Time
 	// Registerer receives the service's metrics. Required.
@@ -75,6 +84,15 @@ type Auditor interface {
 
 var _ Auditor = (*audit.Service)(nil)
 
+// TenantEnsurer creates a tenant inside the transaction that first uses it
+// (tenants.Service implements it), so every budget's tenant exists.
+type TenantEnsurer interface {
+	Ensure(ctx context.Context, tx *gorm.DB, actor audit.Actor, id string) error
+}
+
+// DefaultCommitMaxRatio is the CommitMaxRatio of Options that leave it zero.
+const DefaultCommitMaxRatio = 2
+
 // Service reserves, settles and reports token budgets.
 type Service struct {
 	db           *gorm.DB
@@ -83,6 +101,8 @@ type Service struct {
 	now          func() time.Time
 	defaultLimit int64
 	ttl          time.Duration
+	commitRatio  float64
+	tenants      TenantEnsurer
 
 	reservations *combiner[budgetKey, reserveCall, Approval]
 	settlements  *combiner[budgetKey, settleCall, Settlement]
@@ -90,8 +110,14 @@ type Service struct {
 
 // New returns a Service on db that writes audit entries through auditor.
 func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
-	if db == nil || auditor == nil || o.Registerer == nil {
-		return nil, errors.New("budget: database, audit service and metrics registerer are required")
+	if db == nil || auditor == nil || o.Registerer == nil || o.Tenants == nil {
+		return nil, errors.New("budget: database, audit service, tenants and metrics registerer are required")
+	}
+	if o.CommitMaxRatio == 0 {
+		o.CommitMaxRatio = DefaultCommitMaxRatio
+	}
+	if o.CommitMaxRatio < 1 || o.CommitMaxRatio > MaxCommitRatio {
+		return nil, errors.New("budget: commit ratio out of range [1, 1000]")
 	}
 	if o.DefaultLimit < 0 || o.DefaultLimit > MaxLimit {
 		return nil, errors.New("budget: default limit out of range")
@@ -116,6 +142,8 @@ func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
 		now:          func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
 		defaultLimit: o.DefaultLimit,
 		ttl:          o.ReservationTTL,
+		commitRatio:  o.CommitMaxRatio,
+		tenants:      o.Tenants,
 	}
 	s.reservations = newCombiner[budgetKey](s.reserveBatch)
 	s.settlements = newCombiner[budgetKey](s.settleBatch)

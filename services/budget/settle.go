@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -48,7 +49,8 @@ type Settlement struct {
 // tokens and used grows by in.ActualTokens. Committing again with the same
 // actual tokens returns the same answer; with other tokens, or after a
 // release or expiry, it fails with state.conflict. An unknown reservation, or
-// one of another tenant/project, is resource.not_found.
+// one of another tenant/project, is resource.not_found. Actual tokens above
+// the reservation's tokens × CommitMaxRatio are a 422 (see Options).
 func (s *Service) Commit(ctx context.Context, actor audit.Actor, in CommitInput) (Settlement, error) {
 	var f fieldErrors
 	f.id("tenant_id", in.TenantID)
@@ -129,7 +131,7 @@ func (s *Service) settleBatch(ctx context.Context, calls []settleCall) []outcome
 		)
 		for _, i := range order {
 			c := calls[i]
-			res, won, err := settleOne(tx, c, now)
+			res, won, err := s.settleOne(tx, c, now)
 			if err != nil {
 				return err
 			}
@@ -173,9 +175,9 @@ func (s *Service) settleBatch(ctx context.Context, calls []settleCall) []outcome
 
 // settleOne moves one reservation out of pending inside tx. won reports
 // that this call did; then res.out.Tokens is the reservation's tokens.
-// Otherwise res is the answer: not found, a replay of the same settlement,
-// or a conflict.
-func settleOne(tx *gorm.DB, c settleCall, now time.Time) (res outcome[Settlement], won bool, err error) {
+// Otherwise res is the answer: not found, a commit above the cap, a replay
+// of the same settlement, or a conflict.
+func (s *Service) settleOne(tx *gorm.DB, c settleCall, now time.Time) (res outcome[Settlement], won bool, err error) {
 	var r models.BudgetReservation
 	err = tx.Where("id = ? AND tenant_id = ? AND project_id = ?", c.id, c.tenant, c.project).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -183,6 +185,11 @@ func settleOne(tx *gorm.DB, c settleCall, now time.Time) (res outcome[Settlement
 	}
 	if err != nil {
 		return res, false, fmt.Errorf("budget: read reservation: %w", err)
+	}
+	if c.to == StatusCommitted {
+		if capped := s.maxActual(r.Tokens); c.actual > capped {
+			return outcome[Settlement]{err: overCap(r.Tokens, capped, s.commitRatio)}, false, nil
+		}
 	}
 	if Status(r.Status) == StatusPending {
 		if won, err = transition(tx, c.id, c.to, c.actual, now); err != nil {
@@ -197,8 +204,8 @@ func settleOne(tx *gorm.DB, c settleCall, now time.Time) (res outcome[Settlement
 	if err := tx.Where("id = ?", c.id).Take(&r).Error; err != nil {
 		return res, false, fmt.Errorf("budget: re-read reservation: %w", err)
 	}
-	s, err := alreadySettled(r, c.to, c.actual)
-	return outcome[Settlement]{out: s, err: err}, false, nil
+	settled, err := alreadySettled(r, c.to, c.actual)
+	return outcome[Settlement]{out: settled, err: err}, false, nil
 }
 
 // transition is the conditional status change: it reports whether this call
@@ -235,4 +242,21 @@ func alreadySettled(r models.BudgetReservation, to Status, actual int64) (Settle
 	}
 	return Settlement{}, errs.Newf(errs.CodeConflict, "the reservation is %s and cannot be %s", r.Status, to).
 		WithDetails(details)
+}
+
+// maxActual is the most a reservation of tokens may commit: tokens ×
+// CommitMaxRatio, rounded down, never below tokens.
+func (s *Service) maxActual(tokens int64) int64 {
+	return max(tokens, int64(math.Floor(float64(tokens)*s.commitRatio)))
+}
+
+// overCap is the 422 of a commit above maxActual.
+func overCap(estimated, capped int64, ratio float64) error {
+	e := errs.Validation(errs.FieldError{
+		Field:   "actual_tokens",
+		Message: fmt.Sprintf("must be at most %d: the reservation's %d tokens × BUDGET_COMMIT_MAX_RATIO %g", capped, estimated, ratio),
+	})
+	return e.WithDetails(map[string]any{
+		"errors": e.Details["errors"], "estimated_tokens": estimated, "max_actual_tokens": capped, "commit_max_ratio": ratio,
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/budget"
+	"github.com/golden-architecture/control-plane/services/tenants"
 )
 
 // clock is a settable time source for the service.
@@ -45,8 +46,8 @@ type fixture struct {
 }
 
 var (
-	admin    = audit.Actor{UserID: "u-admin", Username: "admin", Role: "admin", RequestID: "req-test"}
-	operator = audit.Actor{UserID: "u-op", Username: "operator", Role: "operator", RequestID: "req-op"}
+	admin    = audit.Actor{PrincipalID: "user:u-admin", UserID: "u-admin", Username: "admin", Role: "admin", RequestID: "req-test"}
+	operator = audit.Actor{PrincipalID: "user:u-op", UserID: "u-op", Username: "operator", Role: "operator", TenantID: "t1", RequestID: "req-op"}
 )
 
 // newFixture builds the service on a database of its own (SQLite, or a
@@ -67,6 +68,7 @@ func (f *fixture) newService(t testing.TB, reg prometheus.Registerer) *budget.Se
 	t.Helper()
 	svc, err := budget.New(f.db, audit.New(f.db), budget.Options{
 		DefaultLimit: 100_000, ReservationTTL: time.Hour, Now: f.clock.Now, Registerer: reg,
+		Tenants: tenants.New(f.db, audit.New(f.db)),
 	})
 	if err != nil {
 		t.Fatalf("budget.New: %v", err)

@@ -95,6 +95,9 @@ func (s *Service) SetLimit(ctx context.Context, actor audit.Actor, tenant, proje
 			return fmt.Errorf("budget: create limit: %w", res.Error)
 		}
 		if res.RowsAffected == 1 {
+			if err := s.tenants.Ensure(ctx, tx, actor, tenant); err != nil {
+				return err
+			}
 			details["created"] = true
 			details["old_total_limit"] = nil
 		} else {

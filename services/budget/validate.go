@@ -19,6 +19,8 @@ const (
 	MaxIDLength = 128
 	// MaxPurposeLength bounds the free-text purpose.
 	MaxPurposeLength = 256
+	// MaxCommitRatio bounds BUDGET_COMMIT_MAX_RATIO.
+	MaxCommitRatio = 1000
 )
 
 // fieldErrors collects every failed rule of one input so a client learns all

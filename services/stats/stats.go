@@ -1,6 +1,7 @@
 // Package stats answers "how is the platform doing right now" from the
 // database: the counts an operator looks at first (unresolved dead letters,
-// open budget reservations, accounts, recent audited actions). The counts come
+// open budget reservations, accounts, recent audited actions), for the whole
+// platform or for one tenant. The counts come
 // from the tables every replica shares, so all replicas give the same answer,
 // unlike the per-process Prometheus counters.
 package stats
@@ -16,17 +17,21 @@ import (
 // AuditWindow is how far back audit entries are counted.
 const AuditWindow = 24 * time.Hour
 
-// Counts is one snapshot of the platform's counts.
+// Counts is one snapshot of the platform's counts, or of one tenant's.
 type Counts struct {
-	// DLQUnresolved is the number of dead-lettered messages nobody resolved yet.
-	DLQUnresolved int64
+	// TenantID is the tenant counted; "" for the whole platform.
+	TenantID string
+	// DLQUnresolved is the number of dead-lettered messages nobody resolved
+	// yet; nil for a tenant (dead letters are platform-level).
+	DLQUnresolved *int64
 	// BudgetPendingReservations is the number of reservations neither
 	// committed, released nor expired.
 	BudgetPendingReservations int64
 	// Users is the number of accounts (disabled ones included).
 	Users int64
-	// AuditEntries24h is the number of audit entries of the last AuditWindow.
-	AuditEntries24h int64
+	// AuditEntries24h is the number of audit entries of the last
+	// AuditWindow; nil for a tenant (the audit trail is platform-level).
+	AuditEntries24h *int64
 	// GeneratedAt is when the counts were taken (UTC).
 	GeneratedAt time.Time
 }
@@ -52,8 +57,17 @@ const countsQuery = `SELECT
 	(SELECT count(*) FROM users) AS users,
 	(SELECT count(*) FROM audit_log WHERE created_at >= ?) AS audit_entries24h`
 
-// Counts takes the counts now.
-func (s *Service) Counts(ctx context.Context) (Counts, error) {
+// tenantCountsQuery takes the counts of one tenant's data in one statement:
+// its pending reservations (budget_reservations_pending_idx is on
+// (tenant_id, project_id) WHERE pending) and its accounts (users_tenant_idx).
+const tenantCountsQuery = `SELECT
+	(SELECT count(*) FROM budget_reservations WHERE status = 'pending' AND tenant_id = ?) AS budget_pending_reservations,
+	(SELECT count(*) FROM users WHERE tenant_id = ?) AS users`
+
+// Counts takes the counts now: of the whole platform when tenant is "", of
+// one tenant's data otherwise (a tenant-bound caller sees no other tenant's
+// numbers, nor the platform-level ones).
+func (s *Service) Counts(ctx context.Context, tenant string) (Counts, error) {
 	now := s.now()
 	var row struct {
 		DLQUnresolved             int64 `gorm:"column:dlq_unresolved"`
@@ -61,14 +75,20 @@ func (s *Service) Counts(ctx context.Context) (Counts, error) {
 		Users                     int64 `gorm:"column:users"`
 		AuditEntries24h           int64 `gorm:"column:audit_entries24h"`
 	}
+	if tenant != "" {
+		if err := s.db.WithContext(ctx).Raw(tenantCountsQuery, tenant, tenant).Scan(&row).Error; err != nil {
+			return Counts{}, fmt.Errorf("count stats of tenant %s: %w", tenant, err)
+		}
+		return Counts{TenantID: tenant, BudgetPendingReservations: row.BudgetPendingReservations, Users: row.Users, GeneratedAt: now}, nil
+	}
 	if err := s.db.WithContext(ctx).Raw(countsQuery, now.Add(-AuditWindow)).Scan(&row).Error; err != nil {
 		return Counts{}, fmt.Errorf("count stats: %w", err)
 	}
 	return Counts{
-		DLQUnresolved:             row.DLQUnresolved,
+		DLQUnresolved:             &row.DLQUnresolved,
 		BudgetPendingReservations: row.BudgetPendingReservations,
 		Users:                     row.Users,
-		AuditEntries24h:           row.AuditEntries24h,
+		AuditEntries24h:           &row.AuditEntries24h,
 		GeneratedAt:               now,
 	}, nil
 }

@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Effective configuration
-         * @description The configuration this replica runs with, keyed by the environment variable that sets each value and written the way that variable accepts it (durations like 15s, rates like 100-M, lists comma-separated). Secrets are never shown: a secret that is set reads xxxxx, one that is not reads "", and passwords inside URLs are masked.
+         * @description The configuration this replica runs with, keyed by the environment variable that sets each value and written the way that variable accepts it (durations like 15s, rates like 100-M, lists comma-separated). Secrets are never shown: a secret that is set reads xxxxx, one that is not reads "", and passwords inside URLs are masked. Platform-level: needs system.admin and an account bound to no tenant.
          */
         get: operations["getAdminConfig"];
         put?: never;
@@ -73,7 +73,7 @@ export interface paths {
         };
         /**
          * List audit entries
-         * @description Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is null.
+         * @description Who did what, newest first. Filters combine with AND; since is inclusive, until exclusive. Page with next_cursor until it is null. Platform-level: needs system.admin and an account bound to no tenant.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -133,7 +133,7 @@ export interface paths {
         };
         /**
          * Who am I
-         * @description The caller's username, current role and the permissions it grants.
+         * @description The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token.
          */
         get: operations["getCurrentUser"];
         put?: never;
@@ -155,7 +155,8 @@ export interface paths {
         put?: never;
         /**
          * Settle a reservation with the tokens really used
-         * @description reserved shrinks by the reservation's tokens and used grows by actual_tokens, which may exceed the estimate (used may then pass the total; GET /budget/state reports it as overdrawn). Exactly one of concurrent commits, releases and the sweeper settles a reservation. Committing again with the same actual_tokens returns the same answer; with other tokens, or after a release or expiry, it is 409 state.conflict. Needs budget.view.
+         * @description reserved shrinks by the reservation's tokens and used grows by actual_tokens, which may exceed the estimate up to estimated_tokens × BUDGET_COMMIT_MAX_RATIO (default 2; used may then pass the total, and GET /budget/state reports it as overdrawn). More is 422 with details.max_actual_tokens: an estimate is the caller's worst case, so a commit far above it is a bug or an abuse, and without the cap one commit could overdraw a budget without limit. Exactly one of concurrent commits, releases and the sweeper settles a reservation. Committing again with the same actual_tokens returns the same answer; with other tokens, or after a release or expiry, it is 409 state.conflict.
+         *     tenant_id as for POST /budget/request: a reservation of another tenant is 404. Needs budget.spend.
          */
         post: operations["commitReservation"];
         delete?: never;
@@ -174,7 +175,7 @@ export interface paths {
         get?: never;
         /**
          * Create or change a budget's limit
-         * @description Sets total_limit of the tenant/project, creating the budget when it is new. Lowering it below used + reserved is allowed: pending reservations stay valid, new requests are refused, and the state reports available 0 and the excess as overdrawn. Recorded as a limit_set ledger row and a budget.limit_set audit entry with the old and new totals. Answers the new state. Needs budget.configure.
+         * @description Sets total_limit of the tenant/project, creating the budget when it is new (and its tenant, when a platform principal names a new one). Lowering it below used + reserved is allowed: pending reservations stay valid, new requests are refused, and the state reports available 0 and the excess as overdrawn. Recorded as a limit_set ledger row and a budget.limit_set audit entry with the old and new totals. Answers the new state. tenant_id as for POST /budget/request. Needs budget.configure.
          */
         put: operations["setBudgetLimit"];
         post?: never;
@@ -195,7 +196,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a reservation
-         * @description Returns the reservation's tokens to the budget. Releasing again returns the same answer; releasing a committed or expired reservation is 409 state.conflict. Needs budget.view.
+         * @description Returns the reservation's tokens to the budget. Releasing again returns the same answer; releasing a committed or expired reservation is 409 state.conflict. tenant_id as for POST /budget/request: a reservation of another tenant is 404. Needs budget.spend.
          */
         post: operations["releaseReservation"];
         delete?: never;
@@ -216,8 +217,9 @@ export interface paths {
         /**
          * Reserve tokens before a model call
          * @description Moves estimated_tokens of the tenant/project budget from available to reserved in one atomic conditional statement, so concurrent requests on any number of replicas never reserve beyond the limit. A budget seen for the first time is created with BUDGET_DEFAULT_LIMIT. The reservation stays pending until committed, released or expired by the sweeper after BUDGET_RESERVATION_TTL (a pending reservation may be settled until the sweeper expires it).
-         *     Idempotency: send an Idempotency-Key header (or a body request_id). A retry with the same key and the same fields returns the first approval with the header Idempotency-Replayed: true, also when retries race; the same key with other fields is 409 idempotency.conflict. An insufficient answer is not stored: a retry with the same key is evaluated afresh. Keys are scoped to the tenant/project.
-         *     Needs budget.view. Rate limited by RATE_LIMIT_BUDGET_REQUEST (default 30/min) per caller, on top of the role limit.
+         *     Tenant: a caller bound to a tenant may omit tenant_id or name its own; any other tenant is 404 resource.not_found, whether it exists or not. A platform principal (an admin bound to no tenant) must name one and may name any; a tenant id it names for the first time must be a slug (1 to 64 lowercase letters, digits, '-' and '_', starting with a letter or digit) and the tenant is created with the budget.
+         *     Idempotency: send an Idempotency-Key header (or a body request_id). A retry with the same key and the same fields returns the first approval with the header Idempotency-Replayed: true, also when retries race; the same key with other fields is 409 idempotency.conflict. An insufficient answer is not stored: a retry with the same key is evaluated afresh. Keys are scoped to the caller (user or API key) and the tenant/project: another caller's key is never replayed nor in conflict.
+         *     Needs budget.spend. Rate limited by RATE_LIMIT_BUDGET_REQUEST (default 30/min) per caller, on top of the role limit.
          */
         post: operations["reserveBudget"];
         delete?: never;
@@ -235,7 +237,7 @@ export interface paths {
         };
         /**
          * List reservations
-         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page; every reservation is returned once even while new ones arrive. Needs budget.view.
+         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page; every reservation is returned once even while new ones arrive. A caller bound to a tenant sees only its tenant's reservations (naming another tenant is 404); a platform principal sees every tenant's unless it names one. idempotency_key is the key as its sender sent it; keys are scoped per caller, so another caller's key cannot replay its reservation. Needs budget.view.
          */
         get: operations["listReservations"];
         put?: never;
@@ -255,7 +257,7 @@ export interface paths {
         };
         /**
          * Show a budget
-         * @description total, used, reserved, available (total - used - reserved, never below 0), overdrawn (how far used + reserved exceed total) and the number of pending reservations, read in one snapshot. A tenant/project never seen reports BUDGET_DEFAULT_LIMIT with zero usage and is not created. Needs budget.view.
+         * @description total, used, reserved, available (total - used - reserved, never below 0), overdrawn (how far used + reserved exceed total) and the number of pending reservations, read in one snapshot. A tenant/project never seen reports BUDGET_DEFAULT_LIMIT with zero usage and is not created. tenant_id as for POST /budget/request: a caller bound to a tenant may omit it, another tenant is 404. Needs budget.view.
          */
         get: operations["getBudgetState"];
         put?: never;
@@ -275,7 +277,7 @@ export interface paths {
         };
         /**
          * List the circuit breakers
-         * @description The breakers guarding this replica's outbound dependencies (database, nats, and redis when Redis is configured), sorted by name, with their state and counts. Breakers are per replica: instance names the one that answered. Needs metrics.view.
+         * @description The breakers guarding this replica's outbound dependencies (database, nats, and redis when Redis is configured), sorted by name, with their state and counts. Breakers are per replica: instance names the one that answered. Platform-level: needs metrics.view and an account bound to no tenant.
          */
         get: operations["listCircuitBreakers"];
         put?: never;
@@ -297,7 +299,7 @@ export interface paths {
         put?: never;
         /**
          * Reset every circuit breaker on every replica
-         * @description Closes every breaker of this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset_all) and counted in breaker_resets_total. A breaker whose dependency is still down opens again after BREAKER_FAILURE_THRESHOLD failures. Needs system.admin. Rate limited by RATE_LIMIT_BREAKER_RESET (default 5/min) per caller.
+         * @description Closes every breaker of this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset_all) and counted in breaker_resets_total. A breaker whose dependency is still down opens again after BREAKER_FAILURE_THRESHOLD failures. Platform-level: needs system.admin and an account bound to no tenant. Rate limited by RATE_LIMIT_BREAKER_RESET (default 5/min) per caller.
          */
         post: operations["resetAllCircuitBreakers"];
         delete?: never;
@@ -317,7 +319,7 @@ export interface paths {
         put?: never;
         /**
          * Reset one circuit breaker on every replica
-         * @description Closes the named breaker on this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset). Needs system.admin. Shares the RATE_LIMIT_BREAKER_RESET limit with reset_all.
+         * @description Closes the named breaker on this replica at once and broadcasts the reset to the other replicas over Redis pub/sub (with a single instance, locally only). Written to the audit trail (breakers.reset). Platform-level: needs system.admin and an account bound to no tenant. Shares the RATE_LIMIT_BREAKER_RESET limit with reset_all.
          */
         post: operations["resetCircuitBreaker"];
         delete?: never;
@@ -335,7 +337,7 @@ export interface paths {
         };
         /**
          * List dead-lettered messages
-         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page; every message is returned once even while new ones arrive. Needs dlq.read.
+         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page; every message is returned once even while new ones arrive. Platform-level: needs dlq.read and an account bound to no tenant.
          */
         get: operations["listDLQMessages"];
         put?: never;
@@ -355,7 +357,7 @@ export interface paths {
         };
         /**
          * Show one dead-lettered message
-         * @description The whole message: payload, headers, error, and how it was resolved. Needs dlq.read.
+         * @description The whole message: payload, headers, error, and how it was resolved. Platform-level: needs dlq.read and an account bound to no tenant.
          */
         get: operations["getDLQMessage"];
         put?: never;
@@ -377,7 +379,7 @@ export interface paths {
         put?: never;
         /**
          * Resolve a dead-lettered message, optionally requeueing it
-         * @description Marks the message resolved with a note, written to the audit trail (dlq.resolve). With requeue=true the payload and headers are first republished to the original subject (through JetStream with a Nats-Msg-Id derived from the message id and requeue count when a stream captures the subject, so a repeated publish is deduplicated; core NATS otherwise); the message is marked only after that publish succeeded. A failed publish answers 503 and leaves the message unresolved. A subject under the DLQ prefix is never requeued (409). Of two concurrent resolves one succeeds and the other answers 409. Needs system.admin.
+         * @description Marks the message resolved with a note, written to the audit trail (dlq.resolve). With requeue=true the payload and headers are first republished to the original subject (through JetStream with a Nats-Msg-Id derived from the message id and requeue count when a stream captures the subject, so a repeated publish is deduplicated; core NATS otherwise); the message is marked only after that publish succeeded. A failed publish answers 503 and leaves the message unresolved. A subject under the DLQ prefix is never requeued (409). Of two concurrent resolves one succeeds and the other answers 409. Platform-level: needs system.admin and an account bound to no tenant.
          */
         post: operations["resolveDLQMessage"];
         delete?: never;
@@ -395,7 +397,7 @@ export interface paths {
         };
         /**
          * Platform counts
-         * @description Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
+         * @description Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations and accounts, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
          */
         get: operations["getStats"];
         put?: never;
@@ -404,6 +406,54 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tenants
+         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page. Besides the tenants created here, a tenant exists for DEFAULT_TENANT and for every tenant id a platform principal named on a budget route (created on first use). Platform-level: needs system.admin and an account bound to no tenant.
+         */
+        get: operations["listTenants"];
+        put?: never;
+        /**
+         * Create a tenant
+         * @description Adds a tenant with a slug id (1 to 64 lowercase letters, digits, '-' and '_', starting with a letter or digit) that never changes, and a display name (the id when omitted). Audited as tenant.create. A taken id is 409. Platform-level: needs system.admin and an account bound to no tenant.
+         */
+        post: operations["createTenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show a tenant
+         * @description Platform-level: needs system.admin and an account bound to no tenant.
+         */
+        get: operations["getTenant"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a tenant
+         * @description Changes the display name (the id never changes); omitted fields stay. A change is audited as tenant.update with the old and new values; a body that changes nothing answers the tenant and writes nothing. Platform-level: needs system.admin and an account bound to no tenant.
+         */
+        patch: operations["updateTenant"];
         trace?: never;
     };
     "/api/v1/validate/consensus": {
@@ -565,6 +615,11 @@ export interface components {
             };
             /** @example 42 */
             readonly id: number;
+            /**
+             * @description PrincipalID is who acted, whatever the credential ("user:<id>").
+             * @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11
+             */
+            readonly principal_id?: string;
             /** @example 4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f */
             readonly request_id?: string;
             /** @example 0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
@@ -573,6 +628,11 @@ export interface components {
             readonly resource_type?: string;
             /** @example admin */
             readonly role?: string;
+            /**
+             * @description TenantID is the tenant the actor acted in; absent for a platform principal.
+             * @example default
+             */
+            readonly tenant_id?: string;
             /**
              * Format: uuid
              * @example 0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11
@@ -605,7 +665,8 @@ export interface components {
         };
         BudgetCommit: {
             /**
-             * @description ActualTokens is what the call really used; it may exceed the estimate.
+             * @description ActualTokens is what the call really used; it may exceed the estimate
+             *     up to estimated_tokens × BUDGET_COMMIT_MAX_RATIO.
              * @example 1320
              */
             actual_tokens: number;
@@ -616,14 +677,22 @@ export interface components {
              * @example 01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10
              */
             reservation_id: string;
-            /** @example acme */
-            tenant_id: string;
+            /**
+             * @description TenantID is required for a platform principal; a caller bound to a
+             *     tenant may omit it (its own tenant) or name its own.
+             * @example acme
+             */
+            tenant_id?: string;
         };
         BudgetLimit: {
             /** @example support-bot */
             project_id: string;
-            /** @example acme */
-            tenant_id: string;
+            /**
+             * @description TenantID is required for a platform principal; a caller bound to a
+             *     tenant may omit it (its own tenant) or name its own.
+             * @example acme
+             */
+            tenant_id?: string;
             /**
              * @description TotalLimit may be 0 (a frozen budget) and may be below used+reserved.
              * @example 250000
@@ -638,8 +707,12 @@ export interface components {
              * @example 01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10
              */
             reservation_id: string;
-            /** @example acme */
-            tenant_id: string;
+            /**
+             * @description TenantID is required for a platform principal; a caller bound to a
+             *     tenant may omit it (its own tenant) or name its own.
+             * @example acme
+             */
+            tenant_id?: string;
         };
         BudgetRequest: {
             /**
@@ -660,8 +733,12 @@ export interface components {
             request_id?: string;
             /** @example task-42 */
             task_id: string;
-            /** @example acme */
-            tenant_id: string;
+            /**
+             * @description TenantID is required for a platform principal; a caller bound to a
+             *     tenant may omit it (its own tenant) or name its own.
+             * @example acme
+             */
+            tenant_id?: string;
         };
         BudgetSettlement: {
             /**
@@ -782,10 +859,22 @@ export interface components {
              */
             readonly permissions: string[];
             /**
+             * @description PrincipalID is the caller's stable id across kinds of credential; the
+             *     audit trail and idempotency keys are scoped by it.
+             * @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11
+             */
+            readonly principal_id: string;
+            /**
              * @example admin
              * @enum {string}
              */
             readonly role: "admin" | "operator" | "developer" | "observer";
+            /**
+             * @description TenantID is the tenant the caller acts in; null for a platform
+             *     principal (an admin bound to no tenant).
+             * @example default
+             */
+            readonly tenant_id: string | null;
             /**
              * Format: uuid
              * @example 0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11
@@ -1017,6 +1106,12 @@ export interface components {
             readonly idempotency_key: string | null;
             /** @example gpt-4o */
             readonly model: string;
+            /**
+             * @description PrincipalID is who reserved ("user:<id>"); null on reservations made
+             *     before principals were recorded.
+             * @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11
+             */
+            readonly principal_id: string | null;
             /** @example support-bot */
             readonly project_id: string;
             /** @example answer synthesis */
@@ -1082,17 +1177,29 @@ export interface components {
             readonly token_type: "Bearer";
         };
         Stats: {
-            /** @example 57 */
-            readonly audit_entries_24h: number;
+            /**
+             * @description AuditEntries24h is platform-level: null for a caller bound to a tenant.
+             * @example 57
+             */
+            readonly audit_entries_24h: number | null;
             /** @example 12 */
             readonly budget_pending_reservations: number;
-            /** @example 3 */
-            readonly dlq_unresolved: number;
+            /**
+             * @description DLQUnresolved is platform-level: null for a caller bound to a tenant.
+             * @example 3
+             */
+            readonly dlq_unresolved: number | null;
             /**
              * Format: date-time
              * @example 2025-01-31T12:00:00Z
              */
             readonly generated_at: string;
+            /**
+             * @description TenantID is the tenant counted (the caller's); null for the whole
+             *     platform (a platform principal).
+             * @example default
+             */
+            readonly tenant_id: string | null;
             /** @example 4 */
             readonly users: number;
             /** @example 1.0.0 */
@@ -1104,6 +1211,47 @@ export interface components {
              * @enum {string}
              */
             readonly status: "ok" | "logged_out";
+        };
+        Tenant: {
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /** @example acme */
+            readonly id: string;
+            /** @example Acme Corp */
+            readonly name: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly updated_at: string;
+        };
+        TenantCreate: {
+            /**
+             * @description ID is a slug: 1 to 64 lowercase letters, digits, '-' and '_', starting
+             *     with a letter or digit. It never changes.
+             * @example acme
+             */
+            id: string;
+            /**
+             * @description Name is shown to people; the id when omitted.
+             * @example Acme Corp
+             */
+            name?: string;
+        };
+        TenantList: {
+            readonly items: components["schemas"]["Tenant"][];
+            /**
+             * @description NextCursor fetches the next page; null on the last page.
+             * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6ImFjbWUifQ
+             */
+            readonly next_cursor: string | null;
+        };
+        TenantPatch: {
+            /** @example Acme Corporation */
+            name?: string;
         };
         ValidationRequest: {
             /**
@@ -1784,6 +1932,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error `request.too_large` */
             413: {
                 headers: {
@@ -2021,6 +2178,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error `budget.insufficient` or `idempotency.conflict` */
             409: {
                 headers: {
@@ -2134,6 +2300,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error `validation.unprocessable_entity` */
             422: {
                 headers: {
@@ -2181,8 +2356,8 @@ export interface operations {
     getBudgetState: {
         parameters: {
             query: {
-                /** @description tenant */
-                tenant_id: string;
+                /** @description tenant; required for a platform principal, the caller's own when omitted */
+                tenant_id?: string;
                 /** @description project */
                 project_id: string;
             };
@@ -2216,6 +2391,15 @@ export interface operations {
             };
             /** @description Error `auth.forbidden` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2291,6 +2475,15 @@ export interface operations {
             };
             /** @description Error `auth.unauthorized` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2831,6 +3024,417 @@ export interface operations {
             };
             /** @description Error `auth.unauthorized` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTenants: {
+        parameters: {
+            query?: {
+                /** @description page size; larger values are capped at 200 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the new tenant */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TenantCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenant id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenant id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TenantPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
