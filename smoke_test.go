@@ -37,6 +37,28 @@ func TestSmokeAgainstALiveServer(t *testing.T) {
 	}
 }
 
+// TestSmokeAsATenantUser: a user bound to a tenant (the demo operator, in
+// DEFAULT_TENANT) spends in its own tenant and skips the platform-level DLQ.
+func TestSmokeAsATenantUser(t *testing.T) {
+	srv := testenv.Quick(t)
+	getenv := func(k string) string {
+		return map[string]string{"SMOKE_USERNAME": "operator", "SMOKE_PASSWORD": "operator123"}[k]
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"smoke", "--base-url", srv.BaseURL}, getenv, nil, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("smoke: %v\n%s", err, out.String())
+	}
+	if got := out.String(); !strings.Contains(got, "tenant=default") || !strings.Contains(got, "ok   dlq list        skipped") {
+		t.Errorf("output:\n%s\nwant the tenant named and the DLQ step skipped", got)
+	}
+	var n int64
+	srv.App.DB().Table("budget_reservations").Where("tenant_id = ? AND project_id = ? AND status = ?", "default", "smoke", "released").Count(&n)
+	if n != 1 {
+		t.Errorf("released smoke reservations in tenant default = %d, want 1", n)
+	}
+}
+
 func TestSmokeStopsAtFirstFailure(t *testing.T) {
 	srv := testenv.Quick(t)
 	getenv := func(k string) string {
