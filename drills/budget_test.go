@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,7 +18,9 @@ const (
 	budgetWorkers  = 24
 	// budgetKillAt is the share of attempts sent before a replica is killed.
 	budgetKillAt = 0.3
-	budgetTenant = "drill"
+	// budgetTenant is the operator's tenant (DEFAULT_TENANT): a tenant-bound
+	// principal spends only there.
+	budgetTenant = "default"
 )
 
 // budgetTotals are the limits of the drill's budgets: together far below
@@ -515,6 +518,11 @@ GROUP BY r.id`)
 		var tokens, actual, reserves, commits, releases, expires, dReserved, dUsed int64
 		if err := rows.Scan(&id, &key, &status, &tokens, &actual, &reserves, &commits, &releases, &expires, &dReserved, &dUsed); err != nil {
 			t.Fatal(err)
+		}
+		// Keys are stored scoped by the principal that sent them,
+		// "<principal_id>|<key>"; the drill knows the key it sent.
+		if _, sent, scoped := strings.Cut(key, "|"); scoped {
+			key = sent
 		}
 		byStatus[status]++
 		seen[id] = true
