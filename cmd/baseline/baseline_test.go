@@ -63,8 +63,8 @@ func getMe(t *testing.T, url string) {
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || body.Username != "admin" || len(body.Permissions) != 17 || body.ExpiresAt.Before(time.Now()) {
-		t.Errorf("GET /api/v1/auth/me = %d %+v, want 200 with the admin's 17 permissions", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK || body.Username != "admin" || len(body.Permissions) != 20 || body.ExpiresAt.Before(time.Now()) {
+		t.Errorf("GET /api/v1/auth/me = %d %+v, want 200 with the admin's 20 permissions", resp.StatusCode, body)
 	}
 }
 

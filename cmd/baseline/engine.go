@@ -11,9 +11,11 @@ import (
 // meBody has the fields and size of the control plane's /api/v1/auth/me
 // answer for the admin, so both serialise the same amount of JSON.
 type meBody struct {
+	PrincipalID string    `json:"principal_id"`
 	UserID      string    `json:"user_id"`
 	Username    string    `json:"username"`
 	Role        string    `json:"role"`
+	TenantID    *string   `json:"tenant_id"`
 	Permissions []string  `json:"permissions"`
 	ExpiresAt   time.Time `json:"expires_at"`
 }
@@ -26,11 +28,12 @@ func newEngine(rdb *redis.Client, key string) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	expires := time.Now().Add(time.Hour).UTC()
-	// The admin's 17 permission names, as /auth/me lists them.
+	// The admin's 20 permission names, as /auth/me lists them.
 	permissions := []string{
 		"escalation.view", "escalation.resolve", "escalation.create", "task.create", "task.update", "task.delete",
-		"task.view", "agent.configure", "agent.view", "budget.view", "budget.configure", "learning.approve",
-		"learning.view", "dlq.read", "dlq.resolve", "system.admin", "metrics.view",
+		"task.view", "agent.configure", "agent.view", "budget.view", "budget.configure", "budget.spend",
+		"learning.approve", "learning.view", "dlq.read", "dlq.resolve", "system.admin", "metrics.view",
+		"key.manage", "user.manage",
 	}
 	r.GET("/api/v1/auth/me", func(c *gin.Context) {
 		if rdb != nil {
@@ -40,7 +43,8 @@ func newEngine(rdb *redis.Client, key string) *gin.Engine {
 			}
 		}
 		c.JSON(http.StatusOK, meBody{
-			UserID: "0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11", Username: "admin", Role: "admin",
+			PrincipalID: "user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11",
+			UserID:      "0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11", Username: "admin", Role: "admin",
 			Permissions: permissions, ExpiresAt: expires,
 		})
 	})
