@@ -21,7 +21,7 @@ func (a *App) wireTenants(ctx context.Context, deps *handlers.Deps) error {
 		// ready, and the one that applies the migrations backfills.
 		a.log.Warn("tenants table missing (migrations pending); tenants not backfilled by this instance")
 	} else if err := a.tenants.Backfill(ctx, a.cfg.DefaultTenant); err != nil {
-		return fmt.Errorf("DEFAULT_TENANT: %w", err)
+		return fmt.Errorf("backfill tenants: %w", err)
 	}
 	deps.Resources = append(deps.Resources, &handlers.Tenants{Service: a.tenants})
 	return nil
