@@ -68,11 +68,12 @@ func ids(items []auditItem) []int64 {
 
 func TestAuditListing(t *testing.T) {
 	srv := testenv.Quick(t)
-	// Activity: 3 failed logins, 4 successful ones, one logout.
-	for _, pw := range []string{"bad-1", "bad-2"} {
+	// Activity: 3 failed logins, 4 successful ones, one logout. The wrong
+	// passwords hold letters no hex id (token_id, principal_id) can contain.
+	for _, pw := range []string{"nope-1", "nope-2"} {
 		authLogin(t, srv, "operator", pw).WantStatus(t, http.StatusUnauthorized)
 	}
-	authLogin(t, srv, "ghost", "bad-3").WantStatus(t, http.StatusUnauthorized)
+	authLogin(t, srv, "ghost", "nope-3").WantStatus(t, http.StatusUnauthorized)
 	dev := srv.Token(t, "developer")
 	srv.Token(t, "operator")
 	srv.Post(t, "/api/v1/auth/logout", dev, nil).WantStatus(t, http.StatusOK)
@@ -102,7 +103,7 @@ func TestAuditListing(t *testing.T) {
 		if it.RequestID == "" || it.ClientIP == "" || it.Details == nil {
 			t.Errorf("entry %+v lacks request_id, client_ip or details", it)
 		}
-		if strings.Contains(string(authJSON(t, it)), "bad-") {
+		if strings.Contains(string(authJSON(t, it)), "nope-") {
 			t.Errorf("entry %d holds a password: %+v", it.ID, it)
 		}
 	}
