@@ -68,8 +68,8 @@ func (s *Service) state(db *gorm.DB, tenant, project string) (State, error) {
 	return stateOf(row.BudgetLimit, row.Pending), nil
 }
 
-// SetLimit creates a budget with total as its limit or changes the limit of
-// an existing one. Lowering it below used + reserved is allowed: pending
+// SetLimit creates a budget with total as its limit (and its tenant, when
+// that is new too) or changes the limit of an existing one. Lowering it below used + reserved is allowed: pending
 // reservations stay valid, new requests are refused until enough is
 // committed or released, and State reports the excess as Overdrawn. The
 // change is a limit_set ledger row (zero deltas) and a budget.limit_set audit
@@ -88,6 +88,12 @@ func (s *Service) SetLimit(ctx context.Context, actor audit.Actor, tenant, proje
 	var out State
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		details := map[string]any{"tenant_id": tenant, "project_id": project, "total_limit": total}
+		// The tenant first, as lockBudget does: two transactions creating
+		// the same new budget and tenant then wait in the same order, never
+		// for each other.
+		if err := s.tenants.Ensure(ctx, tx, actor, tenant); err != nil {
+			return err
+		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.BudgetLimit{
 			TenantID: tenant, ProjectID: project, TotalLimit: total, UpdatedAt: now,
 		})
@@ -95,9 +101,6 @@ func (s *Service) SetLimit(ctx context.Context, actor audit.Actor, tenant, proje
 			return fmt.Errorf("budget: create limit: %w", res.Error)
 		}
 		if res.RowsAffected == 1 {
-			if err := s.tenants.Ensure(ctx, tx, actor, tenant); err != nil {
-				return err
-			}
 			details["created"] = true
 			details["old_total_limit"] = nil
 		} else {
