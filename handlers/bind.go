@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/binding"
@@ -163,19 +164,26 @@ func ruleMessage(fe validator.FieldError) string {
 	return "failed rule " + fe.Tag()
 }
 
+// jsonFieldNames registers the field-name function once: the validator is
+// gin's process-wide one, and routers built concurrently (parallel tests, or
+// one being built while another validates) must not race on it.
+var jsonFieldNames sync.Once
+
 // useJSONFieldNames makes validator report fields by their json (or form) name.
 func useJSONFieldNames() {
-	v, ok := binding.Validator.Engine().(*validator.Validate)
-	if !ok {
-		return
-	}
-	v.RegisterTagNameFunc(func(f reflect.StructField) string {
-		for _, tag := range []string{"json", "form", "uri"} {
-			name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
-			if name != "" && name != "-" {
-				return name
-			}
+	jsonFieldNames.Do(func() {
+		v, ok := binding.Validator.Engine().(*validator.Validate)
+		if !ok {
+			return
 		}
-		return f.Name
+		v.RegisterTagNameFunc(func(f reflect.StructField) string {
+			for _, tag := range []string{"json", "form", "uri"} {
+				name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
+				if name != "" && name != "-" {
+					return name
+				}
+			}
+			return f.Name
+		})
 	})
 }
