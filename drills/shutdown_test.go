@@ -24,6 +24,9 @@ const (
 	// after the replica has exited.
 	shutdownBefore = 4 * time.Second
 	shutdownAfter  = 3 * time.Second
+	// shutdownTenant is the operator's tenant (DEFAULT_TENANT): a
+	// tenant-bound principal spends only there.
+	shutdownTenant = "default"
 )
 
 // TestShutdownDrill sends SIGTERM to one of three replicas under load. The
@@ -47,7 +50,7 @@ func TestShutdownDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := lb.send(ctx, call{method: http.MethodPut, path: "/api/v1/budget/limits", token: admin,
-		body: map[string]any{"tenant_id": "drill", "project_id": "shutdown", "total_limit": 1_000_000_000_000}})
+		body: map[string]any{"tenant_id": shutdownTenant, "project_id": "shutdown", "total_limit": 1_000_000_000_000}})
 	if err != nil || a.status != http.StatusOK {
 		t.Fatalf("set limit: %v %d %s", err, a.status, a.body)
 	}
@@ -60,13 +63,13 @@ func TestShutdownDrill(t *testing.T) {
 		case 0:
 			return call{method: http.MethodGet, path: "/api/v1/auth/me", token: operator}
 		case 1:
-			return call{method: http.MethodGet, path: "/api/v1/budget/state?tenant_id=drill&project_id=shutdown", token: operator}
+			return call{method: http.MethodGet, path: "/api/v1/budget/state?tenant_id=" + shutdownTenant + "&project_id=shutdown", token: operator}
 		default:
 			n := seq.Add(1)
 			key := fmt.Sprintf("shutdown-%d", n)
 			return call{method: http.MethodPost, path: "/api/v1/budget/request", token: operator,
 				header: map[string]string{"Idempotency-Key": key},
-				body: map[string]any{"tenant_id": "drill", "project_id": "shutdown", "task_id": key, "model": "m",
+				body: map[string]any{"tenant_id": shutdownTenant, "project_id": "shutdown", "task_id": key, "model": "m",
 					"estimated_tokens": 1 + rng.IntN(100)}}
 		}
 	}
@@ -74,8 +77,8 @@ func TestShutdownDrill(t *testing.T) {
 	slowUpload := func(rng *rand.Rand) call {
 		n := seq.Add(1)
 		key := fmt.Sprintf("shutdown-slow-%d", n)
-		body := fmt.Sprintf(`{"tenant_id":"drill","project_id":"shutdown","task_id":%q,"model":"m","estimated_tokens":%d}`,
-			key, 1+rng.IntN(100))
+		body := fmt.Sprintf(`{"tenant_id":%q,"project_id":"shutdown","task_id":%q,"model":"m","estimated_tokens":%d}`,
+			shutdownTenant, key, 1+rng.IntN(100))
 		return call{method: http.MethodPost, path: "/api/v1/budget/request", token: operator,
 			header: map[string]string{"Idempotency-Key": key},
 			stream: func() io.Reader { return &trickle{data: []byte(body), chunk: 8, pause: 100 * time.Millisecond} }}
