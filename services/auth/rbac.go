@@ -98,26 +98,35 @@ func PermissionsOf(r Role) []Permission { return slices.Clone(rolePermissions[r]
 // Has reports whether the role grants p.
 func (r Role) Has(p Permission) bool { return slices.Contains(rolePermissions[r], p) }
 
-// Identity is the verified caller of a request: a principal (today a user
-// with a token; API keys fit the same fields).
+// Identity is the verified caller of a request: a principal, a user with a
+// token or an API key.
 type Identity struct {
 	// PrincipalID is stable and unique across kinds of credential:
-	// "user:<id>" (API keys will be "key:<id>"). Idempotency keys and audit
-	// entries are scoped by it.
+	// "user:<id>" or "key:<id>". Idempotency keys and audit entries are
+	// scoped by it.
 	PrincipalID string
-	UserID      string
-	Username    string
-	Role        Role
+	// UserID is the user of a token, or the user who created an API key.
+	UserID   string
+	Username string
+	Role     Role
 	// TenantID is the tenant the principal acts in, read from the database
 	// like the role (never from a token claim); "" is a platform principal,
 	// which only the admin role may be.
 	TenantID  string
 	TokenID   string
 	ExpiresAt time.Time
+	// KeyID is the API key of a key principal; "" for a user's token.
+	KeyID string
+	// ProjectID is the project an API key is bound to; "" when it is bound
+	// to none (and always for a user's token).
+	ProjectID string
 }
 
 // UserPrincipal is the principal id of a user account.
 func UserPrincipal(userID string) string { return "user:" + userID }
+
+// KeyPrincipal is the principal id of an API key.
+func KeyPrincipal(keyID string) string { return "key:" + keyID }
 
 // Platform reports whether the identity is a platform principal: bound to no
 // tenant, it may act in any tenant and reach the platform-level endpoints.
