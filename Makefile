@@ -13,7 +13,7 @@ TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
 TEST_NATS_URL     ?= nats://127.0.0.1:4222
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-integration lint golangci-lint docs client ci bench smoke docker
+.PHONY: help build run test test-integration lint golangci-lint docs client console console-screenshots ci bench smoke docker
 
 help: ## this list (the default target)
 	@echo 'usage: make [target]'
@@ -49,6 +49,12 @@ docs: ## regenerate docs/openapi.json and docs/openapi.yaml (OpenAPI 3.1) from t
 
 client: ## regenerate, type-check and test the TypeScript client in clients/typescript (Node 20.19+, npm)
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate && npm run check && npm test
+
+console: ## rebuild the operator console (web/) into web/dist, embedded by the server; commit the result (Node 20.19+, npm)
+	cd web && npm ci --no-audit --no-fund && npm run check && npm run build
+
+console-screenshots: ## retake the console screenshots in docs/console (Chromium; the browser test in e2e/)
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console go test -count=1 -run TestConsole ./e2e/
 
 bench: ## load runs + baselines + profiles on this machine (~6 min; see docs/PERFORMANCE.md)
 	bash scripts/bench.sh

@@ -35,8 +35,10 @@ const (
 
 // undocumentedRoutes are served but deliberately absent from the spec.
 var undocumentedRoutes = map[string]string{
-	"GET /docs":       "redirect to the Swagger UI",
-	"GET /docs/{any}": "the Swagger UI and the API description itself",
+	"GET /docs":          "redirect to the Swagger UI",
+	"GET /docs/{any}":    "the Swagger UI and the API description itself",
+	"GET /console":       "redirect to the operator console",
+	"GET /console/{any}": "the operator console's page, script and stylesheet",
 }
 
 // publicOperations are /api/v1 operations that need no bearer token.

@@ -107,6 +107,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", docsUI)
+	if err := registerConsole(r); err != nil {
+		return nil, err
+	}
 
 	for _, register := range d.Root {
 		register(r)
