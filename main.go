@@ -16,11 +16,13 @@
 //	@BasePath					/
 //
 //	@tag.name					auth
-//	@tag.description			Log in for a bearer token, log out (revokes it), and who am I.
+//	@tag.description			Log in for a bearer token, log out (revokes it), who am I, and change my own password.
 //	@tag.name					budget
 //	@tag.description			LLM token budgets per tenant and project: reserve before a model call, commit the tokens really used or release, read the state, set limits. A caller bound to a tenant acts in its own tenant only; another tenant is 404.
 //	@tag.name					tenants
 //	@tag.description			The teams or customers whose users and budgets belong together (platform admins only).
+//	@tag.name					users
+//	@tag.description			User accounts: create, list, change role, tenant or disabled, reset passwords (platform admins only; the users subcommand of the CLI does the same).
 //	@tag.name					dlq
 //	@tag.description			Messages that failed processing (NATS JetStream dlq.>): list, inspect, resolve, requeue to the original subject.
 //	@tag.name					circuit-breakers

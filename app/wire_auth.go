@@ -17,13 +17,15 @@ import (
 // Auth timing that is not configurable: how often the key directory is
 // re-read (a rotation by another process applies within this), the least time
 // between reloads triggered by an unknown kid, how long a verified token's
-// user is cached (a role change or a disabled account applies within this),
+// user is cached (a disabled account, a role, tenant or password change by
+// another replica applies within this: the 1 s of issue 19; the replica that
+// made the change drops its copy at once),
 // and how long a checked token is trusted before its signature and revocation
 // are checked again (a logout on another replica applies within this).
 const (
 	keyReloadEvery   = 30 * time.Second
 	keyReloadMinGap  = time.Second
-	userCacheTTL     = 5 * time.Second
+	userCacheTTL     = time.Second
 	tokenCacheTTL    = time.Second
 	tokenLeeway      = 5 * time.Second
 	memorySweepEvery = time.Minute
@@ -72,6 +74,7 @@ func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
 	deps.Root = append(deps.Root, h.RegisterRoot)
 	deps.Public = append(deps.Public, h.RegisterPublic)
 	deps.Resources = append(deps.Resources, h,
+		&handlers.Users{Service: svc},
 		&handlers.Audit{Service: auditor},
 		&handlers.Admin{Config: a.cfg.Redacted})
 	return nil

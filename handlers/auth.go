@@ -20,6 +20,7 @@ import (
 type AuthService interface {
 	Login(ctx context.Context, actor audit.Actor, username, password string) (auth.Session, error)
 	Logout(ctx context.Context, actor audit.Actor, id auth.Identity) error
+	ChangePassword(ctx context.Context, actor audit.Actor, id auth.Identity, current, next string) (auth.Session, error)
 }
 
 // KeySource publishes the token verification keys.
@@ -49,6 +50,14 @@ type LoginResponse struct {
 	Permissions []string  `json:"permissions" example:"system.admin,metrics.view"`
 } // @name Session
 
+// PasswordChangeRequest is the body of POST /auth/password.
+type PasswordChangeRequest struct {
+	// OldPassword is the current password.
+	OldPassword string `json:"old_password" binding:"required,max=1024" maxLength:"72" example:"the current password"`
+	// NewPassword is 8 to 72 bytes and differs from the current one.
+	NewPassword string `json:"new_password" binding:"required,max=1024" minLength:"8" maxLength:"72" example:"a new password 42"`
+} // @name PasswordChange
+
 // MeResponse describes the caller.
 type MeResponse struct {
 	// PrincipalID is the caller's stable id across kinds of credential; the
@@ -69,6 +78,7 @@ func (h *Auth) Register(api *gin.RouterGroup, _ RouteLimiter) {
 	g := api.Group("/auth")
 	g.POST("/logout", middleware.Authenticated(), h.Logout)
 	g.GET("/me", middleware.Authenticated(), h.Me)
+	g.POST("/password", middleware.Authenticated(), h.ChangePassword)
 }
 
 // RegisterPublic registers POST /auth/login outside the role limits (Deps.Public):
@@ -138,6 +148,43 @@ func (h *Auth) Logout(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, StatusResponse{Status: "logged_out"})
+}
+
+// ChangePassword godoc
+//
+//	@Summary		Change my password
+//	@ID			changePassword
+//	@Description	Replaces the caller's password (8 to 72 bytes, different from the current one) given the current one, and answers a new session like login. Every token issued to the account before the change stops verifying, the presented one included (at once on this replica, within 1 s on the others): continue with the returned token; other sessions must log in again. A wrong old_password is 422 naming that field (not 401: the token is fine, and clients drop their session on a 401); after LOGIN_MAX_ATTEMPTS wrong ones within LOGIN_LOCKOUT_TTL_SECONDS further attempts answer 429 until the window ends. Audited as auth.password.change, a wrong old password as auth.password.change.fail (never a password).
+//	@Tags			auth
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			body	body		PasswordChangeRequest	true	"the current and the new password"
+//	@Success		200		{object}	LoginResponse
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		413		{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded | rate_limit.exceeded: too many wrong passwords; try again later"
+//	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
+//	@Router			/api/v1/auth/password [post]
+func (h *Auth) ChangePassword(c *gin.Context) {
+	var req PasswordChangeRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	id, _ := middleware.IdentityFrom(c)
+	s, err := h.Service.ChangePassword(c.Request.Context(), actorOf(c), id, req.OldPassword, req.NewPassword)
+	if err != nil {
+		setRetryAfter(c, err)
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, LoginResponse{
+		Token: s.Token, TokenType: "Bearer", ExpiresAt: s.ExpiresAt.UTC(), Role: string(s.User.Role),
+		Permissions: permissionNames(auth.PermissionsOf(s.User.Role)),
+	})
 }
 
 // Me godoc

@@ -166,6 +166,44 @@ var scenarios = map[string]func(s *scenario){
 		s.send("a new name", testenv.Request{Path: "/api/v1/tenants/default", Token: s.token("admin"), Body: `{"name":"Default tenant"}`})
 		s.send("a blank name", testenv.Request{Path: "/api/v1/tenants/default", Token: s.token("admin"), Body: `{"name":" "}`})
 	},
+	"GET /api/v1/users": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/users?cursor=not-a-cursor", Token: s.token("admin")})
+	},
+	"POST /api/v1/users": func(s *scenario) {
+		body := `{"username":"truth-user","password":"truth-password","role":"developer","tenant_id":"default"}`
+		s.send("a new user", testenv.Request{Token: s.token("admin"), Body: body})
+		s.send("a taken username", testenv.Request{Token: s.token("admin"), Body: body})
+	},
+	"GET /api/v1/users/{id}": func(s *scenario) {
+		s.send("a user", testenv.Request{Path: "/api/v1/users/" + s.newUser("truth-get"), Token: s.token("admin")})
+	},
+	"PATCH /api/v1/users/{id}": func(s *scenario) {
+		admin := s.token("admin")
+		path := "/api/v1/users/" + s.newUser("truth-patch")
+		s.send("a new role", testenv.Request{Path: path, Token: admin, Body: `{"role":"observer"}`})
+		s.send("an unknown role", testenv.Request{Path: path, Token: admin, Body: `{"role":"superuser"}`})
+		var me struct {
+			UserID string `json:"user_id"`
+		}
+		s.srv.Get(s.t(), "/api/v1/auth/me", admin).WantStatus(s.t(), http.StatusOK).JSON(s.t(), &me)
+		s.send("the last platform admin disabled", testenv.Request{Path: "/api/v1/users/" + me.UserID, Token: admin, Body: `{"disabled":true}`})
+	},
+	"POST /api/v1/users/{id}/password": func(s *scenario) {
+		s.send("a user", testenv.Request{Path: "/api/v1/users/" + s.newUser("truth-reset") + "/password", Token: s.token("admin"),
+			Body: `{"password":"a new password"}`})
+	},
+	"POST /api/v1/auth/password": func(s *scenario) {
+		addUser(s.t(), s.srv, "truth-changer", auth.RoleDeveloper, "default")
+		token := s.srv.Login(s.t(), "truth-changer", testPassword)
+		s.send("the right old password", testenv.Request{Token: token,
+			Body: map[string]string{"old_password": testPassword, "new_password": "a new password"}})
+		addUser(s.t(), s.srv, "truth-guesser", auth.RoleDeveloper, "default")
+		token = s.srv.Login(s.t(), "truth-guesser", testPassword)
+		for range 3 { // LOGIN_MAX_ATTEMPTS is 2
+			s.send("wrong old passwords", testenv.Request{Token: token,
+				Body: map[string]string{"old_password": "a wrong guess", "new_password": "a new password"}})
+		}
+	},
 	"GET /api/v1/dlq": func(s *scenario) {
 		s.send("a bad since", testenv.Request{Path: "/api/v1/dlq?since=yesterday", Token: s.token("admin")})
 	},
@@ -452,6 +490,18 @@ func (s *scenario) send(probe string, req testenv.Request) {
 		req.Path = probePath(s.op)
 	}
 	s.w.send(s.srv, s.op, probe, req)
+}
+
+// newUser creates a developer of tenant default through the API and
+// returns its id.
+func (s *scenario) newUser(name string) string {
+	var u struct {
+		ID string `json:"id"`
+	}
+	s.srv.Post(s.t(), "/api/v1/users", s.token("admin"), map[string]string{
+		"username": name, "password": testPassword, "role": "developer", "tenant_id": "default",
+	}).WantStatus(s.t(), http.StatusCreated).JSON(s.t(), &u)
+	return u.ID
 }
 
 // reserve makes a pending reservation of 100 tokens and returns its id.

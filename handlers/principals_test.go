@@ -33,7 +33,7 @@ func addUser(t testing.TB, srv *testenv.Server, username string, role auth.Role,
 
 // moveUser binds an existing account (a demo user) to tenant, creating the
 // tenant when it is new. Call it before the account logs in: a verified
-// account is cached for a few seconds.
+// account is cached for up to 1 s.
 func moveUser(t testing.TB, srv *testenv.Server, username, tenant string) {
 	t.Helper()
 	ensureTenant(t, srv, tenant)

@@ -64,6 +64,19 @@ var rbacRoutes = []rbacRoute{
 	{Method: http.MethodGet, Path: "/api/v1/tenants/default", Perm: auth.PermSystemAdmin, Platform: true},
 	{Method: http.MethodPatch, Path: "/api/v1/tenants/default", Perm: auth.PermSystemAdmin, Platform: true,
 		Body: map[string]any{"name": "Default tenant"}},
+	{Method: http.MethodGet, Path: "/api/v1/users?role=admin", Perm: auth.PermUserManage, Platform: true},
+	{Method: http.MethodPost, Path: "/api/v1/users", Perm: auth.PermUserManage, Platform: true, OK: http.StatusCreated,
+		Body: map[string]any{"username": "rbac-matrix", "password": "rbac-matrix-pw", "role": "observer", "tenant_id": "default"}},
+	{Method: http.MethodGet, Path: "/api/v1/users/00000000-0000-0000-0000-000000000000", Perm: auth.PermUserManage, Platform: true,
+		OK: http.StatusNotFound},
+	{Method: http.MethodPatch, Path: "/api/v1/users/00000000-0000-0000-0000-000000000000", Perm: auth.PermUserManage, Platform: true,
+		OK: http.StatusNotFound, Body: map[string]any{"disabled": true}},
+	{Method: http.MethodPost, Path: "/api/v1/users/00000000-0000-0000-0000-000000000000/password", Perm: auth.PermUserManage, Platform: true,
+		OK: http.StatusNotFound, Body: map[string]any{"password": "rbac-matrix-pw"}},
+	// Any token may change its own password; a wrong old one is 422 (the
+	// life cycle test in users_test.go covers the 200).
+	{Method: http.MethodPost, Path: "/api/v1/auth/password", OK: http.StatusUnprocessableEntity,
+		Body: map[string]any{"old_password": "not the password", "new_password": "rbac-matrix-pw"}},
 	{Method: http.MethodPost, Path: "/api/v1/validate/consensus", Body: map[string]any{
 		"llm_response": `{"decision":"approve","confidence":1,"reasoning":"ok"}`}},
 	{Method: http.MethodPost, Path: "/api/v1/validate/patterns", Body: map[string]any{

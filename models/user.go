@@ -15,6 +15,9 @@ type User struct {
 	CreatedAt         time.Time `gorm:"column:created_at"`
 	UpdatedAt         time.Time `gorm:"column:updated_at"`
 	PasswordChangedAt time.Time `gorm:"column:password_changed_at"`
+	// TokensRevokedAt ends every token issued before it (NULL: never): set
+	// when the account is disabled or its role or tenant changes.
+	TokensRevokedAt *time.Time `gorm:"column:tokens_revoked_at"`
 }
 
 // TableName implements gorm's Tabler.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/errs"
@@ -28,10 +29,12 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Auditor writes an audit entry that has no transaction of its own
-// (audit.Service implements it).
+// Auditor writes audit entries: inside the transaction of the action they
+// record (RecordAll), or on their own when the action has no transaction, as
+// a failed login (Write). audit.Service implements it.
 type Auditor interface {
 	Write(ctx context.Context, actor audit.Actor, e audit.Entry) error
+	RecordAll(ctx context.Context, tx *gorm.DB, items []audit.Item) error
 }
 
 var _ Auditor = (*audit.Service)(nil)
@@ -118,8 +121,9 @@ func (s *Service) Users() *Users { return s.users }
 func (s *Service) Tokens() *Tokens { return s.tokens }
 
 // Verify implements middleware.TokenVerifier: a valid signature and claims, a
-// jti that was not revoked, and a user that still exists, is enabled and has
-// not changed password since the token was issued. The role, permissions and
+// jti that was not revoked, and a user that still exists, is enabled, and has
+// neither changed password nor been changed by an admin (role, tenant,
+// disabled) since the token was issued. The role, permissions and
 // tenant are the user's current ones (read from the database, cached for
 // UserCacheTTL); no claim of the token decides them.
 func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
@@ -134,7 +138,7 @@ func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	if u.Disabled || c.IssuedAt == nil || c.IssuedAt.Before(u.PasswordChangedAt.Truncate(time.Second)) {
+	if u.Disabled || c.issuedBefore(u.validAfter()) {
 		return Identity{}, unauthorized()
 	}
 	tenant := u.TenantID

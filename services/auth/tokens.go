@@ -19,6 +19,23 @@ type Claims struct {
 	jwt.RegisteredClaims
 	Username string `json:"username"`
 	Role     Role   `json:"role"`
+	// IssuedAtMicros is iat in microseconds since the epoch. iat has whole
+	// seconds only, so it cannot tell a token issued just before a password
+	// change from the one issued just after it in the same second; this can.
+	// Tokens of older releases lack it (0) and are judged by iat.
+	IssuedAtMicros int64 `json:"iat_us,omitempty"`
+}
+
+// issuedBefore reports whether the token was issued before t (a password
+// change, or an admin's change of the account), so that it no longer verifies.
+func (c Claims) issuedBefore(t time.Time) bool {
+	switch {
+	case c.IssuedAt == nil:
+		return true
+	case c.IssuedAtMicros > 0:
+		return time.UnixMicro(c.IssuedAtMicros).Before(t.Truncate(time.Microsecond))
+	}
+	return c.IssuedAt.Before(t.Truncate(time.Second))
 }
 
 // Issued is a freshly signed token.
@@ -97,7 +114,8 @@ func (t *Tokens) JWKS() JWKSet {
 
 // Issue signs a token for u valid for the TTL from now.
 func (t *Tokens) Issue(u User) (Issued, error) {
-	now := t.now().UTC().Truncate(time.Second)
+	precise := t.now().UTC()
+	now := precise.Truncate(time.Second)
 	exp := now.Add(t.ttl)
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -109,8 +127,9 @@ func (t *Tokens) Issue(u User) (Issued, error) {
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        uuid.NewString(),
 		},
-		Username: u.Username,
-		Role:     u.Role,
+		Username:       u.Username,
+		Role:           u.Role,
+		IssuedAtMicros: precise.UnixMicro(),
 	}
 	var (
 		signed string

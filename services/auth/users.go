@@ -26,8 +26,12 @@ type User struct {
 	// PasswordChangedAt is when the password was last set; tokens issued
 	// before it no longer verify.
 	PasswordChangedAt time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// TokensRevokedAt is when an admin last disabled the account or changed
+	// its role or tenant (zero: never); tokens issued before it no longer
+	// verify either.
+	TokensRevokedAt time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 func userOf(r models.User) User {
@@ -38,7 +42,19 @@ func userOf(r models.User) User {
 	if r.TenantID != nil {
 		u.TenantID = *r.TenantID
 	}
+	if r.TokensRevokedAt != nil {
+		u.TokensRevokedAt = *r.TokensRevokedAt
+	}
 	return u
+}
+
+// validAfter is when the account's live tokens start: tokens issued earlier
+// were ended by a password change or by an admin's change of the account.
+func (u User) validAfter() time.Time {
+	if u.TokensRevokedAt.After(u.PasswordChangedAt) {
+		return u.TokensRevokedAt
+	}
+	return u.PasswordChangedAt
 }
 
 // Users stores accounts and their bcrypt hashes.
@@ -70,6 +86,19 @@ func (u *Users) ByID(ctx context.Context, id string) (User, error) {
 	return userOf(row), nil
 }
 
+// byIDWithHash is the stored row of account id, password hash included.
+func (u *Users) byIDWithHash(ctx context.Context, id string) (models.User, error) {
+	var row models.User
+	err := u.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return row, errs.New(errs.CodeNotFound, "user not found")
+	}
+	if err != nil {
+		return row, fmt.Errorf("find user: %w", err)
+	}
+	return row, nil
+}
+
 // account is the stored row of an account, password hash included, for the
 // password checks of this package.
 func (u *Users) account(ctx context.Context, username string) (models.User, error) {
@@ -86,35 +115,21 @@ func (u *Users) account(ctx context.Context, username string) (models.User, erro
 
 // Create adds an account bound to tenant, which must exist; tenant "" makes a
 // platform principal, which only the admin role may be. The password must be
-// 8–72 bytes; a taken username is a 409 state.conflict.
+// 8–72 bytes; every invalid field is named in one 422; a taken username is a
+// 409 state.conflict. It writes no audit entry (the CLI's bootstrap path;
+// the API uses Service.CreateUser).
 func (u *Users) Create(ctx context.Context, username, password string, role Role, tenant string) (User, error) {
 	name := NormalizeUsername(username)
-	if err := validUsername(name); err != nil {
-		return User{}, err
-	}
-	if _, ok := ParseRole(string(role)); !ok {
-		return User{}, errs.Validation(errs.FieldError{Field: "role", Message: "must be one of: admin, operator, developer, observer"})
-	}
-	if tenant == "" && role != RoleAdmin {
-		return User{}, errs.Validation(errs.FieldError{Field: "tenant_id", Message: "is required: only an admin may be a platform principal (no tenant)"})
-	}
-	if err := checkNewPassword(password); err != nil {
-		return User{}, err
+	if f := newUserFields(name, password, role, tenant); len(f) > 0 {
+		return User{}, errs.Validation(f...)
 	}
 	hash, err := hashPassword(password, u.cost)
 	if err != nil {
 		return User{}, err
 	}
 	row := u.newRow(name, hash, role, tenant)
-	err = u.db.WithContext(ctx).Create(&row).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return User{}, errs.Newf(errs.CodeConflict, "user %q already exists", name)
-	}
-	if errors.Is(err, gorm.ErrForeignKeyViolated) {
-		return User{}, errs.Validation(errs.FieldError{Field: "tenant_id", Message: fmt.Sprintf("tenant %q does not exist", tenant)})
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("create user: %w", err)
+	if err := u.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return User{}, createError(err, name, tenant)
 	}
 	return userOf(row), nil
 }
