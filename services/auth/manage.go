@@ -336,5 +336,5 @@ func renameField(err error, to string) error {
 // isUserToken reports whether id is a user's own login token (not an API key
 // acting for it).
 func isUserToken(id Identity) bool {
-	return id.UserID != "" && id.TokenID != "" && id.PrincipalID == UserPrincipal(id.UserID)
+	return id.KeyID == "" && id.UserID != "" && id.TokenID != "" && id.PrincipalID == UserPrincipal(id.UserID)
 }

@@ -66,3 +66,23 @@ func TestLastAdminsDemotingEachOther(t *testing.T) {
 		disable("id IN ?", ids[:])
 	}
 }
+
+// TestChangePasswordOnlyWithOwnToken: an API key acting for its creator
+// cannot change the creator's password (403), and nothing is counted or
+// changed.
+func TestChangePasswordOnlyWithOwnToken(t *testing.T) {
+	f := newFixture(t, fixtureOpts{secret: "0123456789abcdef0123456789abcdef"})
+	u, err := f.users.Create(context.Background(), "keyowner", "long enough", auth.RoleDeveloper, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := auth.Identity{PrincipalID: auth.KeyPrincipal("k1"), UserID: u.ID, Username: u.Username, Role: auth.RoleDeveloper,
+		TenantID: "acme", TokenID: "k1", KeyID: "k1"}
+	_, err = f.svc.ChangePassword(context.Background(), actor("10.0.0.2"), key, "long enough", "another password")
+	if !errs.Is(err, errs.CodeForbidden) {
+		t.Fatalf("change with an API key: %v, want auth.forbidden", err)
+	}
+	if after := f.user(t, "keyowner"); !after.PasswordChangedAt.Equal(u.PasswordChangedAt) {
+		t.Errorf("password_changed_at moved: %v → %v", u.PasswordChangedAt, after.PasswordChangedAt)
+	}
+}
