@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -121,7 +122,7 @@ func TestUsersLifeCycle(t *testing.T) {
 		WantStatus(t, http.StatusCreated)
 	var keys map[string]any
 	r.JSON(t, &keys)
-	if got := slices.Sorted(mapKeys(keys)); !slices.Equal(got, []string{
+	if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, []string{
 		"created_at", "disabled", "id", "password_changed_at", "role", "tenant_id", "updated_at", "username"}) {
 		t.Errorf("user answer has fields %v; want no password or hash", got)
 	}
@@ -220,16 +221,6 @@ func TestUsersLifeCycle(t *testing.T) {
 		}
 		if e.UserID != adminID || e.PrincipalID != "user:"+e.UserID {
 			t.Errorf("%s entry by %s (%s), want the admin %v", e.Action, e.UserID, e.PrincipalID, adminID)
-		}
-	}
-}
-
-func mapKeys(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }

@@ -281,7 +281,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, pass
 	}
 	var out User
 	err = s.users.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		u, err := s.setPassword(ctx, tx, id, hash)
+		u, err := s.setPassword(tx, id, hash)
 		if err != nil {
 			return err
 		}
@@ -300,7 +300,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, pass
 
 // setPassword stores hash as the password of account id inside tx and
 // returns the account as it is now.
-func (s *Service) setPassword(_ context.Context, tx *gorm.DB, id, hash string) (User, error) {
+func (s *Service) setPassword(tx *gorm.DB, id, hash string) (User, error) {
 	var row models.User
 	err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Where("id = ?", id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

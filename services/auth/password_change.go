@@ -75,7 +75,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor audit.Actor, id Iden
 	}
 	var user User
 	err = s.users.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		u, err := s.setPassword(ctx, tx, id.UserID, hash)
+		u, err := s.setPassword(tx, id.UserID, hash)
 		if err != nil {
 			return err
 		}
