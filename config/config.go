@@ -77,6 +77,16 @@ type Config struct {
 	BreakerOpenTimeout      time.Duration
 	BreakerHalfOpenMaxCalls int
 
+	// LLMModels is the gateway's model list (YAML or JSON), from LLM_MODELS
+	// or the file LLM_MODELS_FILE names (read like a secret file).
+	LLMModels        string
+	OpenAIAPIKey     string
+	OpenAIBaseURL    string
+	AnthropicAPIKey  string
+	AnthropicBaseURL string
+	// LLMRequestTimeout bounds one provider call (a whole stream).
+	LLMRequestTimeout time.Duration
+
 	MetricsBearerToken string
 	// PprofAddr serves net/http/pprof on this loopback address when set.
 	PprofAddr string
@@ -196,6 +206,13 @@ func Load(getenv func(string) string) (Config, error) {
 		BreakerOpenTimeout:      l.durIn("BREAKER_OPEN_TIMEOUT", 30*time.Second, 10*time.Millisecond, time.Hour),
 		BreakerHalfOpenMaxCalls: l.intIn("BREAKER_HALF_OPEN_MAX_CALLS", 3, 1, 1000),
 
+		LLMModels:         l.secret("LLM_MODELS", ""),
+		OpenAIAPIKey:      l.secret("OPENAI_API_KEY", ""),
+		OpenAIBaseURL:     l.str("OPENAI_BASE_URL", DefaultOpenAIBaseURL),
+		AnthropicAPIKey:   l.secret("ANTHROPIC_API_KEY", ""),
+		AnthropicBaseURL:  l.str("ANTHROPIC_BASE_URL", DefaultAnthropicBaseURL),
+		LLMRequestTimeout: l.durIn("LLM_REQUEST_TIMEOUT", 2*time.Minute, time.Second, time.Hour),
+
 		MetricsBearerToken: l.secret("METRICS_BEARER_TOKEN", ""),
 		PprofAddr:          l.str("PPROF_ADDR", ""),
 
@@ -248,10 +265,22 @@ func (c *Config) validate(l *loader) {
 	if !tenantSlug.MatchString(c.DefaultTenant) {
 		l.fail("DEFAULT_TENANT", "%q is not a tenant id: 1 to 64 lowercase letters, digits, '-' and '_', starting with a letter or digit", c.DefaultTenant)
 	}
+	for name, raw := range map[string]string{"OPENAI_BASE_URL": c.OpenAIBaseURL, "ANTHROPIC_BASE_URL": c.AnthropicBaseURL} {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.fail(name, "is not an http(s) URL")
+		}
+	}
 	if !validSubjectToken(c.DLQSubjectPrefix) {
 		l.fail("DLQ_SUBJECT_PREFIX", "must be a NATS subject without wildcards or spaces")
 	}
 }
+
+// The providers' public API roots, the defaults of OPENAI_BASE_URL and
+// ANTHROPIC_BASE_URL.
+const (
+	DefaultOpenAIBaseURL    = "https://api.openai.com/v1"
+	DefaultAnthropicBaseURL = "https://api.anthropic.com"
+)
 
 // tenantSlug is the tenant id rule of services/tenants (config is a leaf and
 // cannot import it; app's TestDefaultTenantFollowsTheTenantRule keeps the two

@@ -1,0 +1,214 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/budget"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// Statuses of an llm_calls row.
+const (
+	statusPending   = "pending"
+	statusSucceeded = "succeeded"
+	statusFailed    = "failed"
+)
+
+// record is a call in flight: its llm_calls row and its reservation.
+type record struct {
+	id          string
+	reservation string
+}
+
+// settleTimeout bounds the bookkeeping after a call, which runs even when
+// the client has gone away.
+const settleTimeout = 30 * time.Second
+
+// begin answers a retry from the stored call of its idempotency key, or
+// reserves the call's worst case and stores the call as pending.
+func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c *call) (*record, *ChatResult, error) {
+	if in.IdempotencyKey != "" {
+		if res, found, err := s.replay(ctx, actor, in, c); found || err != nil {
+			return nil, res, err
+		}
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway: new call id: %w", err)
+	}
+	a, err := s.o.Budget.Request(ctx, actor, budget.RequestInput{
+		TenantID: in.TenantID, ProjectID: in.ProjectID, TaskID: "llm:" + id.String(), Model: c.model.Name,
+		Purpose: "LLM gateway chat completion", EstimatedTokens: c.estimate(),
+	})
+	if err != nil {
+		if errs.Is(err, errs.CodeBudgetInsufficient) {
+			s.metrics.requests.WithLabelValues(c.model.Name, c.model.Provider, "budget_insufficient").Inc()
+		}
+		return nil, nil, err
+	}
+	rec := &record{id: id.String(), reservation: a.ReservationID}
+	row := models.LLMCall{
+		ID: rec.id, TenantID: in.TenantID, ProjectID: in.ProjectID, PrincipalID: actor.PrincipalID,
+		RequestHash: c.hash, Model: c.model.Name, Provider: c.model.Provider, Stream: c.req.Stream,
+		Status: statusPending, ReservationID: &rec.reservation, EstimatedTokens: c.estimate(),
+		RequestID: actor.RequestID, CreatedAt: s.now(),
+	}
+	if in.IdempotencyKey != "" {
+		row.IdempotencyKey = &in.IdempotencyKey
+	}
+	err = s.o.DB.WithContext(ctx).Create(&row).Error
+	if err == nil {
+		return rec, nil, nil
+	}
+	s.release(ctx, actor, in, rec)
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		// A concurrent call with the same key stored its row first.
+		if res, found, rerr := s.replay(ctx, actor, in, c); found || rerr != nil {
+			return nil, res, rerr
+		}
+		return nil, nil, errs.New(errs.CodeConflict, "a call with this idempotency key is still running; retry shortly")
+	}
+	return nil, nil, fmt.Errorf("gateway: store call: %w", err)
+}
+
+// replay answers from the call stored under the caller's key: its answer
+// when it succeeded with the same body; a conflict when the body differs,
+// when it still runs, or when it was a stream (streams are not stored).
+func (s *Service) replay(ctx context.Context, actor audit.Actor, in ChatInput, c *call) (*ChatResult, bool, error) {
+	var row models.LLMCall
+	err := s.o.DB.WithContext(ctx).
+		Where("tenant_id = ? AND project_id = ? AND principal_id = ? AND idempotency_key = ?",
+			in.TenantID, in.ProjectID, actor.PrincipalID, in.IdempotencyKey).
+		Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("gateway: read call by idempotency key: %w", err)
+	}
+	details := map[string]any{"idempotency_key": in.IdempotencyKey}
+	switch {
+	case row.RequestHash != c.hash:
+		return nil, true, errs.New(errs.CodeIdempotencyClash, "this idempotency key was already used with a different request").WithDetails(details)
+	case row.Status == statusPending:
+		return nil, true, errs.New(errs.CodeConflict, "a call with this idempotency key is still running; retry shortly").WithDetails(details)
+	case row.Response == nil:
+		return nil, true, errs.New(errs.CodeConflict, "the streamed call with this idempotency key already succeeded; a stream is not replayed").WithDetails(details)
+	}
+	s.metrics.requests.WithLabelValues(row.Model, row.Provider, "replayed").Inc()
+	return &ChatResult{Body: []byte(*row.Response), Replayed: true}, true, nil
+}
+
+// outcome is how a call that used tokens ended: status is the metric's
+// ("ok", or "cancelled"/"error" for a stream broken after its first chunk,
+// whose err is then recorded on the call).
+type outcome struct {
+	status  string
+	err     error
+	ttft    time.Duration
+	started time.Time
+}
+
+// settle commits the call's usage (at most the budget's cap of its
+// reservation) and records usage and cost on the call and on the ledger's
+// commit row. The provider has answered and the client is served, so a
+// bookkeeping failure is logged, not returned: failing the call would make
+// the client retry and pay twice. A reservation whose commit failed expires.
+func (s *Service) settle(ctx context.Context, actor audit.Actor, in ChatInput, c *call, rec *record, usage Usage, answer []byte, o outcome) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	cost := c.model.Cost(usage.PromptTokens, usage.CompletionTokens)
+	committed := min(usage.Total(), int64(math.Floor(float64(c.estimate())*s.o.CommitMaxRatio)))
+	if committed < 1 {
+		s.release(ctx, actor, in, rec)
+	} else if _, err := s.o.Budget.Commit(ctx, actor, budget.CommitInput{
+		TenantID: in.TenantID, ProjectID: in.ProjectID, ReservationID: rec.reservation, ActualTokens: committed,
+	}); err != nil {
+		s.o.Log.ErrorContext(ctx, "gateway: commit of a served call failed; the reservation will expire",
+			slog.String("call_id", rec.id), slog.String("reservation_id", rec.reservation), slog.Any("error", err))
+	}
+	set := map[string]any{
+		"status": statusSucceeded, "prompt_tokens": usage.PromptTokens, "completion_tokens": usage.CompletionTokens,
+		"cost_usd": cost, "finished_at": s.now(),
+	}
+	if o.err != nil {
+		set["status"], set["error"], set["idempotency_key"] = statusFailed, o.err.Error(), nil
+	} else if in.IdempotencyKey != "" && answer != nil {
+		set["response"] = string(answer)
+	}
+	err := s.o.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&models.LLMCall{}).Where("id = ?", rec.id).Updates(set).Error; err != nil {
+			return err
+		}
+		return tx.Table(models.BudgetTransaction{}.TableName()).
+			Where("reservation_id = ? AND kind = ?", rec.reservation, "commit").
+			Updates(map[string]any{"model": c.model.Name, "prompt_tokens": usage.PromptTokens,
+				"completion_tokens": usage.CompletionTokens, "cost_usd": cost}).Error
+	})
+	if err != nil {
+		s.o.Log.ErrorContext(ctx, "gateway: recording the usage of a served call failed",
+			slog.String("call_id", rec.id), slog.Any("error", err))
+	}
+	s.metrics.observe(c.model, o.status, usage, cost, s.o.Now().Sub(o.started), o.ttft)
+}
+
+// fail releases the reservation, records the failure (giving the key up,
+// so a retry is a new call) and dead-letters the request.
+func (s *Service) fail(ctx context.Context, actor audit.Actor, in ChatInput, c *call, rec *record, cause error, started time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	s.release(ctx, actor, in, rec)
+	err := s.o.DB.WithContext(ctx).Model(&models.LLMCall{}).Where("id = ?", rec.id).Updates(map[string]any{
+		"status": statusFailed, "idempotency_key": nil, "error": cause.Error(), "finished_at": s.now(),
+	}).Error
+	if err != nil {
+		s.o.Log.ErrorContext(ctx, "gateway: recording a failed call failed", slog.String("call_id", rec.id), slog.Any("error", err))
+	}
+	status := "error"
+	var ue *UpstreamError
+	upstream := 0
+	if errors.As(cause, &ue) {
+		upstream = ue.Status
+		if ue.Status == 429 {
+			status = "rate_limited"
+		}
+	}
+	if errs.Is(cause, errs.CodeUnavailable) {
+		status = "unavailable"
+	}
+	s.metrics.observe(c.model, status, Usage{}, 0, s.o.Now().Sub(started), 0)
+	if s.o.DeadLetters == nil || errors.Is(cause, context.Canceled) {
+		return
+	}
+	if err := s.o.DeadLetters.DeadLetter(ctx, c.model.Provider, FailedCall{
+		CallID: rec.id, TenantID: in.TenantID, ProjectID: in.ProjectID, Principal: actor.PrincipalID,
+		Model: c.model.Name, Provider: c.model.Provider, RequestID: actor.RequestID, Status: upstream,
+		Error: cause.Error(), Request: in.Body,
+	}); err != nil {
+		s.o.Log.WarnContext(ctx, "gateway: dead-lettering a failed call failed", slog.String("call_id", rec.id), slog.Any("error", err))
+	}
+}
+
+func (s *Service) release(ctx context.Context, actor audit.Actor, in ChatInput, rec *record) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	if _, err := s.o.Budget.Release(ctx, actor, budget.ReleaseInput{
+		TenantID: in.TenantID, ProjectID: in.ProjectID, ReservationID: rec.reservation,
+	}); err != nil {
+		s.o.Log.ErrorContext(ctx, "gateway: release failed; the reservation will expire",
+			slog.String("reservation_id", rec.reservation), slog.Any("error", err))
+	}
+}
+
+// now is the clock in UTC to the microsecond (what PostgreSQL keeps).
+func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,324 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/budget"
+	"github.com/golden-architecture/control-plane/services/errs"
+)
+
+// Budget is the part of the budget ledger a call needs (budget.Service
+// implements it).
+type Budget interface {
+	Request(ctx context.Context, actor audit.Actor, in budget.RequestInput) (budget.Approval, error)
+	Commit(ctx context.Context, actor audit.Actor, in budget.CommitInput) (budget.Settlement, error)
+	Release(ctx context.Context, actor audit.Actor, in budget.ReleaseInput) (budget.Settlement, error)
+}
+
+var _ Budget = (*budget.Service)(nil)
+
+// Breaker guards the calls to one provider (breaker.Breaker implements it):
+// Allow refuses at once while the breaker is open, otherwise done must be
+// called once with the call's outcome.
+type Breaker interface {
+	Allow(ctx context.Context) (done func(err error), err error)
+}
+
+// DeadLetters receives the failed calls (the request without secrets and
+// why it failed), so operators see them in the DLQ. Optional.
+type DeadLetters interface {
+	DeadLetter(ctx context.Context, provider string, failed FailedCall) error
+}
+
+// FailedCall is what a dead letter of a failed call holds.
+type FailedCall struct {
+	CallID    string `json:"call_id"`
+	TenantID  string `json:"tenant_id"`
+	ProjectID string `json:"project_id"`
+	Principal string `json:"principal_id"`
+	Model     string `json:"model"`
+	Provider  string `json:"provider"`
+	RequestID string `json:"request_id"`
+	Status    int    `json:"upstream_status,omitempty"`
+	Error     string `json:"error"`
+	// Request is the client's chat completions body: it holds no
+	// credential (keys travel in headers, which are not kept).
+	Request []byte `json:"request"`
+}
+
+// Options configure a Service.
+type Options struct {
+	// Models is the catalog; Providers the configured providers by name.
+	// A model whose provider is not in Providers answers 503 with
+	// NotConfigured[provider] as the message.
+	Models        []Model
+	Providers     map[string]Provider
+	NotConfigured map[string]string
+	// NoModels is the message of the 503 when Models is empty.
+	NoModels string
+	// Breakers guard each provider; a provider without one is unguarded.
+	Breakers map[string]Breaker
+	Budget   Budget
+	DB       *gorm.DB
+	// Timeout bounds one attempt of a provider call (the whole stream for
+	// streams). Default 2 minutes.
+	Timeout time.Duration
+	// CommitMaxRatio is the budget's cap on a commit (actual ≤ estimate ×
+	// ratio); usage above it is committed at the cap and recorded in full.
+	CommitMaxRatio float64
+	DeadLetters    DeadLetters
+	Registerer     prometheus.Registerer
+	Log            *slog.Logger
+	Now            func() time.Time
+}
+
+// Service is the LLM gateway.
+type Service struct {
+	o       Options
+	models  map[string]Model
+	metrics *metrics
+}
+
+// New returns a gateway; it starts without models or providers (the
+// endpoints then answer 503).
+func New(o Options) (*Service, error) {
+	if o.Budget == nil || o.DB == nil || o.Registerer == nil {
+		return nil, errors.New("gateway: budget, database and metrics registerer are required")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.CommitMaxRatio < 1 {
+		o.CommitMaxRatio = budget.DefaultCommitMaxRatio
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{o: o, models: map[string]Model{}, metrics: m}
+	for _, mod := range o.Models {
+		s.models[mod.Name] = mod
+	}
+	return s, nil
+}
+
+// Models lists the models a call may name: those whose provider is
+// configured, sorted by name. With none it is 503 naming what to set.
+func (s *Service) Models() ([]Model, error) {
+	var out []Model
+	for _, m := range s.o.Models {
+		if _, ok := s.o.Providers[m.Provider]; ok {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, s.unconfigured()
+	}
+	slices.SortFunc(out, func(a, b Model) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// unconfigured is the 503 of a gateway with no usable model.
+func (s *Service) unconfigured() error {
+	if len(s.o.Models) == 0 {
+		return errs.New(errs.CodeUnavailable, s.o.NoModels)
+	}
+	var msgs []string
+	for _, p := range []string{ProviderOpenAI, ProviderAnthropic} {
+		if _, ok := s.o.Providers[p]; !ok {
+			msgs = append(msgs, s.o.NotConfigured[p])
+		}
+	}
+	return errs.New(errs.CodeUnavailable, "no model provider is configured: "+strings.Join(msgs, "; "))
+}
+
+// model finds a configured model with a configured provider.
+func (s *Service) model(name string) (Model, error) {
+	if len(s.o.Models) == 0 {
+		return Model{}, errs.New(errs.CodeUnavailable, s.o.NoModels)
+	}
+	m, ok := s.models[name]
+	if !ok {
+		return Model{}, errs.Newf(errs.CodeNotFound, "model %q is not configured; GET /api/v1/models lists the models", name).
+			WithDetails(map[string]any{"model": name})
+	}
+	if _, ok := s.o.Providers[m.Provider]; !ok {
+		return Model{}, errs.New(errs.CodeUnavailable, s.o.NotConfigured[m.Provider]).
+			WithDetails(map[string]any{"model": name, "provider": m.Provider})
+	}
+	return m, nil
+}
+
+// ChatInput is one chat completions call.
+type ChatInput struct {
+	TenantID  string
+	ProjectID string
+	// IdempotencyKey makes a retry of a succeeded call return its answer
+	// without calling the provider or billing again.
+	IdempotencyKey string
+	// Body is the client's OpenAI chat completions request.
+	Body []byte
+	// Header is propagated upstream (traceparent, tracestate).
+	Header http.Header
+}
+
+// ChatResult is the answer of a non-streaming call, in the OpenAI format.
+type ChatResult struct {
+	Body []byte
+	// Replayed is true when this is the stored answer of an earlier call
+	// with the same idempotency key.
+	Replayed bool
+}
+
+// IsStream reports whether a body asks for a stream, so the handler can
+// pick Chat or ChatStream; a body that is not JSON is left to Chat's checks.
+func IsStream(body []byte) bool {
+	var r struct {
+		Stream bool `json:"stream"`
+	}
+	_ = jsonUnmarshal(body, &r)
+	return r.Stream
+}
+
+// Chat makes a non-streaming call: reserve the worst case, call the
+// provider (retrying once a failure that reached nobody), commit the
+// reported usage with its cost or release, and answer in the OpenAI format.
+func (s *Service) Chat(ctx context.Context, actor audit.Actor, in ChatInput) (ChatResult, error) {
+	c, err := s.parse(in)
+	if err != nil {
+		return ChatResult{}, err
+	}
+	if c.req.Stream {
+		return ChatResult{}, errs.Validation(errs.FieldError{Field: "stream", Message: "a stream is served by ChatStream"})
+	}
+	started := s.o.Now()
+	rec, replay, err := s.begin(ctx, actor, in, c)
+	if err != nil || replay != nil {
+		if replay != nil {
+			return *replay, nil
+		}
+		return ChatResult{}, err
+	}
+	var done Completion
+	err = s.attempt(ctx, c, func(ctx context.Context, p Provider, up Upstream) (bool, error) {
+		done, err = p.Complete(ctx, up)
+		return false, err
+	}, in.Header)
+	if err != nil {
+		s.fail(ctx, actor, in, c, rec, err, started)
+		return ChatResult{}, publicError(err)
+	}
+	usage := done.Usage
+	if !done.UsageReported {
+		usage = Usage{PromptTokens: c.promptEstimate, CompletionTokens: completionEstimate(done.Body), Estimated: true}
+	}
+	body, err := withModel(done.Body, c.model.Name)
+	if err != nil {
+		body = done.Body
+	}
+	s.settle(ctx, actor, in, c, rec, usage, body, outcome{status: "ok", started: started})
+	return ChatResult{Body: body}, nil
+}
+
+// attempt runs one provider call through the provider's breaker, and once
+// more when the first failed in a way that counts against the provider and
+// nothing reached the client (the call reports whether something did).
+func (s *Service) attempt(ctx context.Context, c *call, run func(context.Context, Provider, Upstream) (sent bool, err error), header http.Header) error {
+	body, err := c.upstreamBody()
+	if err != nil {
+		return fmt.Errorf("gateway: encode upstream body: %w", err)
+	}
+	p := s.o.Providers[c.model.Provider]
+	up := Upstream{Model: c.model, Body: body, Header: header}
+	var last error
+	for try := 0; try < 2; try++ {
+		sent, err := s.once(ctx, c.model.Provider, func(ctx context.Context) (bool, error) { return run(ctx, p, up) })
+		if err == nil {
+			return nil
+		}
+		last = err
+		if sent || !ProviderFailure(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return last
+}
+
+// once is one attempt through the breaker with the attempt timeout.
+func (s *Service) once(ctx context.Context, provider string, run func(context.Context) (bool, error)) (bool, error) {
+	done := func(error) {}
+	if b, ok := s.o.Breakers[provider]; ok {
+		d, err := b.Allow(ctx)
+		if err != nil {
+			return false, err
+		}
+		done = d
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	sent, err := run(ctx)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		var ue *UpstreamError
+		if !errors.As(err, &ue) {
+			err = &UpstreamError{Provider: provider, Err: err}
+		}
+	}
+	done(err)
+	return sent, err
+}
+
+// publicError turns a provider failure into the answer the client gets: a
+// provider 429 passes through with its Retry-After; a refused request (4xx)
+// is 422 with the provider's message; anything else is 503.
+func publicError(err error) error {
+	var ue *UpstreamError
+	var e *errs.Error
+	switch {
+	case errors.As(err, &e):
+		return err
+	case !errors.As(err, &ue):
+		return err
+	case ue.Status == http.StatusTooManyRequests:
+		d := map[string]any{"provider": ue.Provider, "upstream_status": ue.Status}
+		if ue.RetryAfter != "" {
+			d["retry_after"] = ue.RetryAfter
+		}
+		return errs.Newf(errs.CodeRateLimited, "the %s provider is rate limiting: %s", ue.Provider, ue.Message).WithDetails(d)
+	case ue.Status == http.StatusBadRequest || ue.Status == http.StatusUnprocessableEntity || ue.Status == http.StatusRequestEntityTooLarge:
+		return errs.Validation(errs.FieldError{Field: "body", Message: fmt.Sprintf("the %s provider refused the request: %s", ue.Provider, ue.Message)})
+	case ue.Status == 0:
+		return errs.Wrap(errs.CodeUnavailable, fmt.Sprintf("the %s provider did not answer; retry shortly", ue.Provider), err).
+			WithDetails(map[string]any{"provider": ue.Provider})
+	}
+	return errs.Wrap(errs.CodeUnavailable, fmt.Sprintf("the %s provider failed (%d); retry shortly", ue.Provider, ue.Status), err).
+		WithDetails(map[string]any{"provider": ue.Provider, "upstream_status": ue.Status})
+}
+
+// RetryAfter is the provider's Retry-After of a passed-through 429, "" if
+// none, for the handler's header.
+func RetryAfter(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Code == errs.CodeRateLimited {
+		if v, ok := e.Details["retry_after"].(string); ok {
+			return v
+		}
+	}
+	return ""
+}
