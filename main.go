@@ -19,6 +19,8 @@
 //	@tag.description			Log in for a bearer token, log out (revokes it), who am I, and change my own password.
 //	@tag.name					budget
 //	@tag.description			LLM token budgets per tenant and project: reserve before a model call, commit the tokens really used or release, read the state, set limits. A caller bound to a tenant acts in its own tenant only; another tenant is 404.
+//	@tag.name					llm
+//	@tag.description			The LLM gateway: OpenAI-compatible chat completions (streaming included) and the model list, so any OpenAI SDK pointed at …/api/v1 works; every call is reserved on, and billed to, the caller's tenant/project budget.
 //	@tag.name					tenants
 //	@tag.description			The teams or customers whose users and budgets belong together (platform admins only).
 //	@tag.name					users

@@ -23,5 +23,5 @@ func (a *App) wireBudget(deps *handlers.Deps) error {
 	}
 	deps.Resources = append(deps.Resources, &handlers.Budget{Service: svc, Tenants: a.tenants})
 	a.workers = append(a.workers, svc.Sweeper(a.cfg.BudgetSweepInterval, a.log))
-	return nil
+	return a.wireGateway(deps, svc)
 }

@@ -222,6 +222,25 @@ var scenarios = map[string]func(s *scenario){
 	"POST /api/v1/circuit-breakers/{name}/reset": func(s *scenario) {
 		s.send("a breaker", testenv.Request{Path: "/api/v1/circuit-breakers/database/reset", Token: s.token("admin")})
 	},
+	"GET /api/v1/models": func(s *scenario) {
+		llm := s.gatewayServer()
+		s.sendTo(llm, "models configured", testenv.Request{Token: llm.Token(s.t(), "admin")})
+	},
+	"POST /api/v1/chat/completions": func(s *scenario) {
+		llm := s.gatewayServer()
+		admin := llm.Token(s.t(), "admin")
+		s.sendTo(llm, "a call", testenv.Request{Token: admin, Body: chatBody(10, "")})
+		s.sendTo(llm, "an unknown model", testenv.Request{Token: admin, Body: `{"model":"gpt-5","messages":[{"role":"user","content":"hi"}]}`})
+		llm.Send(s.t(), testenv.Request{Method: http.MethodPut, Path: "/api/v1/budget/limits", Token: admin,
+			Body: map[string]any{"tenant_id": "default", "project_id": "empty", "total_limit": 0}}).WantStatus(s.t(), http.StatusOK)
+		s.sendTo(llm, "an empty budget", testenv.Request{Token: admin, Body: chatBody(10, ""), Header: map[string]string{"X-Project-ID": "empty"}})
+		key := map[string]string{"Idempotency-Key": "truth"}
+		s.sendTo(llm, "first use of a key", testenv.Request{Token: admin, Body: chatBody(10, ""), Header: key})
+		s.sendTo(llm, "same key, other body", testenv.Request{Token: admin, Body: chatBody(11, ""), Header: key})
+		streamKey := map[string]string{"Idempotency-Key": "truth-stream"}
+		s.sendTo(llm, "a stream with a key", testenv.Request{Token: admin, Body: chatBody(10, `,"stream":true`), Header: streamKey})
+		s.sendTo(llm, "the stream's key again", testenv.Request{Token: admin, Body: chatBody(10, `,"stream":true`), Header: streamKey})
+	},
 	"GET /api/v1/audit": func(s *scenario) {
 		s.send("a bad since", testenv.Request{Path: "/api/v1/audit?since=yesterday", Token: s.token("admin")})
 	},
@@ -502,6 +521,25 @@ func (s *scenario) newUser(name string) string {
 		"username": name, "password": testPassword, "role": "developer", "tenant_id": "default",
 	}).WantStatus(s.t(), http.StatusCreated).JSON(s.t(), &u)
 	return u.ID
+}
+
+// sendTo is send against another server than the usual one.
+func (s *scenario) sendTo(srv *testenv.Server, probe string, req testenv.Request) {
+	s.t().Helper()
+	if req.Method == "" {
+		req.Method = s.op.method
+	}
+	if req.Path == "" {
+		req.Path = probePath(s.op)
+	}
+	s.w.send(srv, s.op, probe, req)
+}
+
+// gatewayServer is a server whose LLM gateway calls a fake provider (the
+// usual server configures no model).
+func (s *scenario) gatewayServer() *testenv.Server {
+	fake := testenv.NewFakeOpenAI(s.t())
+	return testenv.Quick(s.t(), "LLM_MODELS", testenv.FakeModels, "OPENAI_BASE_URL", fake.URL()+"/v1")
 }
 
 // reserve makes a pending reservation of 100 tokens and returns its id.

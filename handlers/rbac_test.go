@@ -53,6 +53,11 @@ var rbacRoutes = []rbacRoute{
 		"tenant_id": "default", "project_id": "matrix", "reservation_id": "00000000-0000-0000-0000-000000000000", "actual_tokens": 1}},
 	{Method: http.MethodPost, Path: "/api/v1/budget/release", Perm: auth.PermBudgetSpend, OK: http.StatusNotFound, Body: map[string]any{
 		"tenant_id": "default", "project_id": "matrix", "reservation_id": "00000000-0000-0000-0000-000000000000"}},
+	// The matrix's server configures no model: an allowed call is the 503
+	// that names what to set (gateway_test.go covers the 200s).
+	{Method: http.MethodGet, Path: "/api/v1/models", Perm: auth.PermBudgetSpend, OK: http.StatusServiceUnavailable},
+	{Method: http.MethodPost, Path: "/api/v1/chat/completions", Perm: auth.PermBudgetSpend, OK: http.StatusServiceUnavailable,
+		Body: map[string]any{"model": "fake-mini", "messages": []any{map[string]any{"role": "user", "content": "hi"}}}},
 	{Method: http.MethodPut, Path: "/api/v1/budget/limits", Perm: auth.PermBudgetConfigure, Body: map[string]any{
 		"tenant_id": "default", "project_id": "matrix", "total_limit": 1000}},
 	{Method: http.MethodPost, Path: "/api/v1/dlq/00000000-0000-0000-0000-000000000000/resolve", Perm: auth.PermSystemAdmin, Platform: true,

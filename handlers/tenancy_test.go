@@ -25,7 +25,9 @@ type tenancyServer struct {
 
 func newTenancyServer(t *testing.T) *tenancyServer {
 	t.Helper()
-	s := &tenancyServer{budgetServer: newBudgetServer(t)} // the operator is bound to acme
+	// The operator is bound to acme; the gateway calls a fake provider.
+	fake := testenv.NewFakeOpenAI(t)
+	s := &tenancyServer{budgetServer: newBudgetServer(t, "LLM_MODELS", testenv.FakeModels, "OPENAI_BASE_URL", fake.URL()+"/v1")}
 	moveUser(t, s.Server, "developer", "acme")
 	s.developer = s.Token(t, "developer")
 	s.tenantAdmin = addUser(t, s.Server, "acme-admin", auth.RoleAdmin, "acme")
@@ -99,6 +101,14 @@ func TestTenantIsolation(t *testing.T) {
 				body["tenant_id"] = tenant
 			}
 			return s.Send(t, testenv.Request{Method: http.MethodPut, Path: "/api/v1/budget/limits", Token: token, Body: body})
+		}},
+		{"POST /chat/completions", auth.PermBudgetSpend, http.StatusOK, func(t *testing.T, token, tenant string) *testenv.Response {
+			header := map[string]string{"X-Project-ID": "p1"}
+			if tenant != "" {
+				header["X-Tenant-ID"] = tenant
+			}
+			return s.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/chat/completions", Token: token,
+				Body: chatBody(10, ""), Header: header})
 		}},
 	}
 	principals := []struct {

@@ -1,0 +1,223 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/golden-architecture/control-plane/middleware"
+	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/gateway"
+)
+
+// GatewayService is what the LLM gateway routes need (services/gateway
+// implements it).
+type GatewayService interface {
+	Models() ([]gateway.Model, error)
+	Chat(ctx context.Context, actor audit.Actor, in gateway.ChatInput) (gateway.ChatResult, error)
+	ChatStream(ctx context.Context, actor audit.Actor, in gateway.ChatInput, w gateway.ChunkWriter) error
+}
+
+var _ GatewayService = (*gateway.Service)(nil)
+
+// Gateway serves the OpenAI-compatible LLM gateway under /api/v1, so an
+// OpenAI SDK whose base URL is …/api/v1 works unchanged.
+type Gateway struct {
+	Service GatewayService
+	Tenants TenantResolver
+	// DefaultTenant is the tenant of a platform principal that names none.
+	DefaultTenant string
+}
+
+// Headers of a gateway call.
+const (
+	headerTenantID  = "X-Tenant-ID"
+	headerProjectID = "X-Project-ID"
+	// defaultProject is the project of a call that names none.
+	defaultProject = "default"
+)
+
+// Register implements Resource.
+func (h *Gateway) Register(api *gin.RouterGroup, _ RouteLimiter) {
+	spend := middleware.Require(auth.PermBudgetSpend)
+	g := api.Group("", middleware.Authenticated())
+	g.GET("/models", spend, h.Models)
+	g.POST("/chat/completions", spend, h.Chat)
+}
+
+// Models godoc
+//
+//	@Summary		List the models the LLM gateway serves
+//	@ID			listModels
+//	@Description	The configured models (LLM_MODELS_FILE or LLM_MODELS) whose provider is configured, in the OpenAI list format, with their prices and limits. With none it is 503 with a message naming what to set. Needs budget.spend.
+//	@Tags			llm
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Success		200	{object}	ModelList
+//	@Failure		401	{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403	{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		429	{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500	{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503	{object}	middleware.ErrorBody	"service.unavailable"
+//	@Router			/api/v1/models [get]
+func (h *Gateway) Models(c *gin.Context) {
+	ms, err := h.Service.Models()
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out := ModelList{Object: "list", Data: make([]ModelInfo, len(ms))}
+	for i, m := range ms {
+		out.Data[i] = modelInfo(m)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// Chat godoc
+//
+//	@Summary		Chat completion through the LLM gateway (OpenAI format)
+//	@ID			createChatCompletion
+//	@Description	The OpenAI Chat Completions API: any OpenAI SDK whose base URL is …/api/v1 calls it unchanged. The gateway estimates the call's worst case (the prompt, about one token per 3 bytes, plus max_tokens or max_completion_tokens, else the model's default_max_tokens, which is then sent upstream as the cap), reserves it on the caller's budget, calls the model's provider through its circuit breaker, commits the usage the provider reports (its cost from the model's prices goes on the ledger row and into GET /usage) and releases the reservation when the call fails. The answer's model is the name the client sent.
+//	@Description	Budget: tenant is the caller's; a platform principal names one with X-Tenant-ID, else DEFAULT_TENANT. Project: X-Project-ID, else "default". 409 budget.insufficient when the worst case does not fit.
+//	@Description	Streaming: with "stream": true the answer is text/event-stream, one `data: {chat.completion.chunk}` event per chunk and `data: [DONE]` at the end, as OpenAI sends it; with stream_options.include_usage the last chunk before [DONE] carries the usage. A failure after the first chunk ends the stream with a `data: {"error": {...}}` event. A client that disconnects cancels the upstream call; the tokens used so far are committed.
+//	@Description	Provider failures: a provider 429 is passed through as 429 with its Retry-After; a 5xx or a timeout counts against the provider's breaker and is retried once if nothing reached the client yet, then answered 503; while the breaker is open the answer is 503 at once. A request the provider refuses (400) is 422. Failed calls are dead-lettered under DLQ_SUBJECT_PREFIX.llm.<provider> (the request without credentials).
+//	@Description	Idempotency: with an Idempotency-Key header, a retry of a call that succeeded returns its answer (Idempotency-Replayed: true) without calling the provider or billing again; the same key with another body is 409 idempotency.conflict; while the first call runs, or when it was a stream (streams are not stored), 409 state.conflict. A failed call gives its key up. Needs budget.spend.
+//	@Tags			llm
+//	@Accept			json
+//	@Produce		json,event-stream
+//	@Security		BearerAuth
+//	@Param			Idempotency-Key	header		string					false	"makes retries safe; at most 128 printable ASCII characters"	maxlength(128)
+//	@Param			X-Tenant-ID		header		string					false	"the tenant of a platform principal (default DEFAULT_TENANT); a tenant-bound caller may name only its own"	maxlength(64)
+//	@Param			X-Project-ID	header		string					false	"the project whose budget pays (default \"default\")"	maxlength(128)
+//	@Param			body			body		ChatCompletionRequest	true	"an OpenAI chat completions request"
+//	@Success		200				{object}	ChatCompletion
+//	@Failure		400				{object}	middleware.ErrorBody	"validation.invalid_request"
+//	@Failure		401				{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403				{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404				{object}	middleware.ErrorBody	"resource.not_found: model \"gpt-5\" is not configured; GET /api/v1/models lists the models"
+//	@Failure		409				{object}	middleware.ErrorBody	"budget.insufficient | idempotency.conflict | state.conflict: the streamed call with this idempotency key already succeeded; a stream is not replayed"
+//	@Failure		413				{object}	middleware.ErrorBody	"request.too_large"
+//	@Failure		422				{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429				{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500				{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503				{object}	middleware.ErrorBody	"service.unavailable"
+//	@Header			200				{string}	Idempotency-Replayed	"true when this is the stored answer of an earlier call with the same key"
+//	@Router			/api/v1/chat/completions [post]
+func (h *Gateway) Chat(c *gin.Context) {
+	var raw json.RawMessage
+	if err := decodeJSON(c.Request.Body, &raw); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	id, _ := middleware.IdentityFrom(c)
+	named := c.GetHeader(headerTenantID)
+	if named == "" && id.TenantID == "" {
+		named = h.DefaultTenant
+	}
+	tenant, ok := tenantOf(c, h.Tenants, named)
+	if !ok {
+		return
+	}
+	project := c.GetHeader(headerProjectID)
+	if project == "" {
+		project = defaultProject
+	}
+	in := gateway.ChatInput{
+		TenantID: tenant, ProjectID: project, IdempotencyKey: c.GetHeader(headerIdempotencyKey),
+		Body: raw, Header: traceHeaders(c.Request.Header),
+	}
+	if gateway.IsStream(raw) {
+		h.stream(c, in)
+		return
+	}
+	res, err := h.Service.Chat(c.Request.Context(), actorOf(c), in)
+	if err != nil {
+		if ra := gateway.RetryAfter(err); ra != "" {
+			c.Header("Retry-After", ra)
+		}
+		_ = c.Error(err)
+		return
+	}
+	if res.Replayed {
+		c.Header(headerReplayed, "true")
+	}
+	c.Data(http.StatusOK, "application/json", res.Body)
+}
+
+// stream serves a streaming call as server-sent events.
+func (h *Gateway) stream(c *gin.Context, in gateway.ChatInput) {
+	w := &sseWriter{c: c}
+	err := h.Service.ChatStream(c.Request.Context(), actorOf(c), in, w)
+	var broken *gateway.StreamBroken
+	switch {
+	case err == nil:
+	case errors.As(err, &broken):
+		if !broken.ClientGone {
+			w.event(map[string]any{"error": map[string]any{
+				"message": "the provider failed during the stream", "type": "upstream_error", "code": string(errs.CodeUnavailable),
+			}})
+		}
+	default:
+		if ra := gateway.RetryAfter(err); ra != "" {
+			c.Header("Retry-After", ra)
+		}
+		_ = c.Error(err)
+	}
+}
+
+// sseWriter writes chunks as server-sent events, flushing each.
+type sseWriter struct {
+	c       *gin.Context
+	started bool
+}
+
+func (w *sseWriter) start() {
+	if w.started {
+		return
+	}
+	w.started = true
+	h := w.c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	// A stream may outlast the server's WriteTimeout; the provider call has
+	// its own timeout (LLM_REQUEST_TIMEOUT).
+	_ = http.NewResponseController(w.c.Writer).SetWriteDeadline(time.Time{})
+	w.c.Status(http.StatusOK)
+}
+
+// Chunk implements gateway.ChunkWriter.
+func (w *sseWriter) Chunk(data []byte) error {
+	w.start()
+	if _, err := fmt.Fprintf(w.c.Writer, "data: %s\n\n", data); err != nil {
+		return err
+	}
+	w.c.Writer.Flush()
+	return w.c.Request.Context().Err()
+}
+
+// Done implements gateway.ChunkWriter.
+func (w *sseWriter) Done() error { return w.Chunk([]byte("[DONE]")) }
+
+func (w *sseWriter) event(v any) {
+	b, _ := json.Marshal(v)
+	_ = w.Chunk(b)
+}
+
+// traceHeaders are the request headers propagated to the provider.
+func traceHeaders(in http.Header) http.Header {
+	out := http.Header{}
+	for _, k := range []string{"Traceparent", "Tracestate"} {
+		if v := in.Values(k); len(v) > 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
