@@ -85,7 +85,7 @@ func (h *Gateway) Models(c *gin.Context) {
 //	@Summary		Chat completion through the LLM gateway (OpenAI format)
 //	@ID			createChatCompletion
 //	@Description	The OpenAI Chat Completions API: any OpenAI SDK whose base URL is …/api/v1 calls it unchanged. The gateway estimates the call's worst case (the prompt, about one token per 3 bytes, plus max_tokens or max_completion_tokens, else the model's default_max_tokens, which is then sent upstream as the cap), reserves it on the caller's budget, calls the model's provider through its circuit breaker, commits the usage the provider reports (its cost from the model's prices goes on the ledger row and into GET /usage) and releases the reservation when the call fails. The answer's model is the name the client sent.
-//	@Description	Budget: tenant is the caller's; a platform principal names one with X-Tenant-ID, else DEFAULT_TENANT. Project: X-Project-ID, else "default". 409 budget.insufficient when the worst case does not fit.
+//	@Description	Budget: tenant is the caller's; a platform principal names one with X-Tenant-ID, else DEFAULT_TENANT. Project: the API key's bound project, else X-Project-ID, else "default". 409 budget.insufficient when the worst case does not fit.
 //	@Description	Streaming: with "stream": true the answer is text/event-stream, one `data: {chat.completion.chunk}` event per chunk and `data: [DONE]` at the end, as OpenAI sends it; with stream_options.include_usage the last chunk before [DONE] carries the usage. A failure after the first chunk ends the stream with a `data: {"error": {...}}` event. A client that disconnects cancels the upstream call; the tokens used so far are committed.
 //	@Description	Provider failures: a provider 429 is passed through as 429 with its Retry-After; a 5xx or a timeout counts against the provider's breaker and is retried once if nothing reached the client yet, then answered 503; while the breaker is open the answer is 503 at once. A request the provider refuses (400) is 422. Failed calls are dead-lettered under DLQ_SUBJECT_PREFIX.llm.<provider> (the request without credentials).
 //	@Description	Idempotency: with an Idempotency-Key header, a retry of a call that succeeded returns its answer (Idempotency-Replayed: true) without calling the provider or billing again; the same key with another body is 409 idempotency.conflict; while the first call runs, or when it was a stream (streams are not stored), 409 state.conflict. A failed call gives its key up. Needs budget.spend.
@@ -95,7 +95,7 @@ func (h *Gateway) Models(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			Idempotency-Key	header		string					false	"makes retries safe; at most 128 printable ASCII characters"	maxlength(128)
 //	@Param			X-Tenant-ID		header		string					false	"the tenant of a platform principal (default DEFAULT_TENANT); a tenant-bound caller may name only its own"	maxlength(64)
-//	@Param			X-Project-ID	header		string					false	"the project whose budget pays (default \"default\")"	maxlength(128)
+//	@Param			X-Project-ID	header		string					false	"the project whose budget pays when the API key is bound to none (default \"default\")"	maxlength(128)
 //	@Param			body			body		ChatCompletionRequest	true	"an OpenAI chat completions request"
 //	@Success		200				{object}	ChatCompletion
 //	@Failure		400				{object}	middleware.ErrorBody	"validation.invalid_request"
@@ -125,10 +125,7 @@ func (h *Gateway) Chat(c *gin.Context) {
 	if !ok {
 		return
 	}
-	project := c.GetHeader(headerProjectID)
-	if project == "" {
-		project = defaultProject
-	}
+	project := projectOf(c, id.ProjectID)
 	in := gateway.ChatInput{
 		TenantID: tenant, ProjectID: project, IdempotencyKey: c.GetHeader(headerIdempotencyKey),
 		Body: raw, Header: traceHeaders(c.Request.Header),
@@ -209,6 +206,19 @@ func (w *sseWriter) Done() error { return w.Chunk([]byte("[DONE]")) }
 func (w *sseWriter) event(v any) {
 	b, _ := json.Marshal(v)
 	_ = w.Chunk(b)
+}
+
+// projectOf is the project whose budget pays: the API key's bound project,
+// else X-Project-ID, else "default". A key bound to a project pays from it
+// whatever the header says, so a key cannot spend another project's budget.
+func projectOf(c *gin.Context, bound string) string {
+	if bound != "" {
+		return bound
+	}
+	if p := c.GetHeader(headerProjectID); p != "" {
+		return p
+	}
+	return defaultProject
 }
 
 // traceHeaders are the request headers propagated to the provider.
