@@ -46,7 +46,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	}
 	base := "http://" + displayHost(cfg.Host, ln.Addr())
 	log.Info("serving", slog.String("addr", ln.Addr().String()),
-		slog.String("docs", base+"/docs"), slog.String("health", base+"/health"))
+		slog.String("console", base+"/console"), slog.String("docs", base+"/docs"), slog.String("health", base+"/health"))
 	err = a.Serve(ctx, ln)
 	cancelWorkers()
 	log.Info("stopped")

@@ -23,6 +23,13 @@ func TestConsoleFiles(t *testing.T) {
 	srv := testenv.Quick(t)
 	srv.Client.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+	var root struct {
+		Links map[string]string `json:"links"`
+	}
+	srv.Get(t, "/", "").WantStatus(t, http.StatusOK).JSON(t, &root)
+	if root.Links["console"] != "/console/" {
+		t.Errorf("GET / links the console at %q, want /console/", root.Links["console"])
+	}
 	res := srv.Get(t, "/console", "")
 	if res.Status != http.StatusMovedPermanently || res.Header.Get("Location") != "/console/" {
 		t.Fatalf("GET /console = %d to %q, want 301 to /console/", res.Status, res.Header.Get("Location"))

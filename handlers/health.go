@@ -59,6 +59,7 @@ func (h *Health) Root(c *gin.Context) {
 		Name:    h.Name,
 		Version: h.Version,
 		Links: map[string]string{
+			"console": "/console/",
 			"docs":    "/docs/index.html",
 			"health":  "/health",
 			"ready":   "/health/ready",
