@@ -25,6 +25,12 @@
 //	@tag.description			The teams or customers whose users and budgets belong together (platform admins only).
 //	@tag.name					users
 //	@tag.description			User accounts: create, list, change role, tenant or disabled, reset passwords (platform admins only; the users subcommand of the CLI does the same).
+//	@tag.name					tasks
+//	@tag.description			A tenant's work: tasks with a state machine (pending → running → review → completed; escalated while an escalation is open; failed or cancelled), optimistic concurrency by version, and each task's history.
+//	@tag.name					agents
+//	@tag.description			The agents of a tenant that tasks are assigned to: role, status (only an active agent takes tasks), metadata.
+//	@tag.name					escalations
+//	@tag.description			Tasks that need a human: opening one moves the task to escalated, resolving the last open one returns it to running; each is resolved exactly once.
 //	@tag.name					dlq
 //	@tag.description			Messages that failed processing (NATS JetStream dlq.>): list, inspect, resolve, requeue to the original subject.
 //	@tag.name					circuit-breakers

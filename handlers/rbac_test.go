@@ -82,6 +82,29 @@ var rbacRoutes = []rbacRoute{
 	// life cycle test in users_test.go covers the 200).
 	{Method: http.MethodPost, Path: "/api/v1/auth/password", OK: http.StatusUnprocessableEntity,
 		Body: map[string]any{"old_password": "not the password", "new_password": "rbac-matrix-pw"}},
+	{Method: http.MethodPost, Path: "/api/v1/tasks", Perm: auth.PermTaskCreate, OK: http.StatusCreated,
+		Body: map[string]any{"tenant_id": "default", "title": "rbac matrix"}},
+	{Method: http.MethodGet, Path: "/api/v1/tasks", Perm: auth.PermTaskView},
+	{Method: http.MethodGet, Path: "/api/v1/tasks/" + noSuchID, Perm: auth.PermTaskView, OK: http.StatusNotFound},
+	{Method: http.MethodGet, Path: "/api/v1/tasks/" + noSuchID + "/events", Perm: auth.PermTaskView, OK: http.StatusNotFound},
+	{Method: http.MethodPatch, Path: "/api/v1/tasks/" + noSuchID, Perm: auth.PermTaskUpdate, OK: http.StatusNotFound,
+		Body: map[string]any{"state": "running"}},
+	{Method: http.MethodDelete, Path: "/api/v1/tasks/" + noSuchID, Perm: auth.PermTaskDelete, OK: http.StatusNotFound},
+	// An invalid role: every principal allowed passes the guard and is
+	// refused by the validation (a valid body would create the agent once
+	// and be 409 for the next principal).
+	{Method: http.MethodPost, Path: "/api/v1/agents", Perm: auth.PermAgentConfigure, OK: http.StatusUnprocessableEntity,
+		Body: map[string]any{"tenant_id": "default", "id": "rbac-agent", "role": "wizard"}},
+	{Method: http.MethodGet, Path: "/api/v1/agents", Perm: auth.PermAgentView},
+	{Method: http.MethodGet, Path: "/api/v1/agents/rbac-none?tenant_id=default", Perm: auth.PermAgentView, OK: http.StatusNotFound},
+	{Method: http.MethodPatch, Path: "/api/v1/agents/rbac-none?tenant_id=default", Perm: auth.PermAgentConfigure, OK: http.StatusNotFound,
+		Body: map[string]any{"status": "paused"}},
+	{Method: http.MethodPost, Path: "/api/v1/escalations", Perm: auth.PermEscalationCreate, OK: http.StatusNotFound,
+		Body: map[string]any{"task_id": noSuchID, "reason": "rbac matrix", "pattern_type": "skill_gap"}},
+	{Method: http.MethodGet, Path: "/api/v1/escalations", Perm: auth.PermEscalationView},
+	{Method: http.MethodGet, Path: "/api/v1/escalations/" + noSuchID, Perm: auth.PermEscalationView, OK: http.StatusNotFound},
+	{Method: http.MethodPost, Path: "/api/v1/escalations/" + noSuchID + "/resolve", Perm: auth.PermEscalationResolve, OK: http.StatusNotFound,
+		Body: map[string]any{"resolution": "rbac matrix"}},
 	{Method: http.MethodPost, Path: "/api/v1/validate/consensus", Body: map[string]any{
 		"llm_response": `{"decision":"approve","confidence":1,"reasoning":"ok"}`}},
 	{Method: http.MethodPost, Path: "/api/v1/validate/patterns", Body: map[string]any{
@@ -89,6 +112,9 @@ var rbacRoutes = []rbacRoute{
 	{Method: http.MethodPost, Path: "/api/v1/validate/synthesis", Body: map[string]any{
 		"llm_response": `{"synthesis_reasoning":"two agents disagree on retries","action_plan":[{"priority":1,"type":"FIX","issue":"retries","agent":"worker"}]}`}},
 }
+
+// noSuchID is a well-formed id that names no task or escalation.
+const noSuchID = "00000000-0000-0000-0000-000000000000"
 
 // rbacPrincipal is a caller of the matrix: a role, bound to a tenant or not.
 type rbacPrincipal struct {

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -46,7 +47,8 @@ func (s *tenancyServer) reserve(t *testing.T, token, tenant string) string {
 	return s.request(t, token, body, nil).WantStatus(t, http.StatusOK).Map(t)["reservation_id"].(string)
 }
 
-// TestTenantIsolation sends every budget route as every tenant-bound
+// TestTenantIsolation sends every budget route, and every work route that
+// names a tenant, as every tenant-bound
 // principal allowed to call it, naming its own tenant, no tenant, another
 // tenant that exists, and one that does not: another tenant is 404
 // resource.not_found with the same answer whether it exists or not, and
@@ -111,6 +113,36 @@ func TestTenantIsolation(t *testing.T) {
 				Body: chatBody(10, ""), Header: header})
 		}},
 	}
+	withTenant := func(body map[string]any, tenant string) map[string]any {
+		if tenant != "" {
+			body["tenant_id"] = tenant
+		}
+		return body
+	}
+	agents := 0
+	routes = append(routes,
+		route{"POST /tasks", auth.PermTaskCreate, http.StatusCreated, func(t *testing.T, token, tenant string) *testenv.Response {
+			return s.Post(t, "/api/v1/tasks", token, withTenant(map[string]any{"title": "isolation"}, tenant))
+		}},
+		route{"GET /tasks", auth.PermTaskView, http.StatusOK, query("/api/v1/tasks?limit=5")},
+		route{"POST /agents", auth.PermAgentConfigure, http.StatusCreated, func(t *testing.T, token, tenant string) *testenv.Response {
+			agents++
+			return s.Post(t, "/api/v1/agents", token, withTenant(map[string]any{"id": fmt.Sprint("bot-", agents), "role": "tester"}, tenant))
+		}},
+		route{"GET /agents", auth.PermAgentView, http.StatusOK, query("/api/v1/agents?limit=5")},
+		route{"GET /agents/{id}", auth.PermAgentView, http.StatusOK, query("/api/v1/agents/acme-bot?limit=5")},
+		route{"PATCH /agents/{id}", auth.PermAgentConfigure, http.StatusOK, func(t *testing.T, token, tenant string) *testenv.Response {
+			p := "/api/v1/agents/acme-bot"
+			if tenant != "" {
+				p += "?tenant_id=" + url.QueryEscape(tenant)
+			}
+			return s.Send(t, testenv.Request{Method: http.MethodPatch, Path: p, Token: token, Body: map[string]any{"metadata": map[string]any{"n": agents}}})
+		}},
+		route{"GET /escalations", auth.PermEscalationView, http.StatusOK, query("/api/v1/escalations?limit=5")},
+	)
+	s.Post(t, "/api/v1/agents", s.admin, map[string]any{"tenant_id": "acme", "id": "acme-bot", "role": "developer"}).WantStatus(t, http.StatusCreated)
+	s.Post(t, "/api/v1/agents", s.admin, map[string]any{"tenant_id": "globex", "id": "acme-bot", "role": "security"}).WantStatus(t, http.StatusCreated)
+	globexTasks := budgetCountRows(t, s.App.DB().DB, "tasks", "tenant_id = 'globex'")
 	principals := []struct {
 		name, token string
 		role        auth.Role
@@ -153,13 +185,21 @@ func TestTenantIsolation(t *testing.T) {
 	if diff := cmp.Diff(globexBefore, s.state(t, "globex")); diff != "" {
 		t.Errorf("globex changed (-before +after):\n%s", diff)
 	}
+	if n := budgetCountRows(t, s.App.DB().DB, "tasks", "tenant_id = 'globex'"); n != globexTasks {
+		t.Errorf("globex tasks %d → %d", globexTasks, n)
+	}
+	if n := budgetCountRows(t, s.App.DB().DB, "agents", "tenant_id = 'globex' AND role = 'security' AND metadata = '{}'"); n != 1 {
+		t.Errorf("globex's agent acme-bot changed")
+	}
 	var r models.BudgetReservation
 	if err := s.App.DB().Where("id = ?", s.globexReservation).Take(&r).Error; err != nil || r.Status != "pending" {
 		t.Errorf("globex's reservation = %s, %v; want still pending", r.Status, err)
 	}
 	for _, tenant := range []string{"nowhere", "Not A Slug"} {
 		if n := budgetCountRows(t, s.App.DB().DB, "tenants", "id = '"+tenant+"'") +
-			budgetCountRows(t, s.App.DB().DB, "budget_limits", "tenant_id = '"+tenant+"'"); n != 0 {
+			budgetCountRows(t, s.App.DB().DB, "budget_limits", "tenant_id = '"+tenant+"'") +
+			budgetCountRows(t, s.App.DB().DB, "tasks", "tenant_id = '"+tenant+"'") +
+			budgetCountRows(t, s.App.DB().DB, "agents", "tenant_id = '"+tenant+"'"); n != 0 {
 			t.Errorf("refused calls naming %q created %d rows", tenant, n)
 		}
 	}
