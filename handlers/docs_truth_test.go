@@ -204,6 +204,77 @@ var scenarios = map[string]func(s *scenario){
 				Body: map[string]string{"old_password": "a wrong guess", "new_password": "a new password"}})
 		}
 	},
+	"POST /api/v1/tasks": func(s *scenario) {
+		admin := s.token("admin")
+		s.send("a task", testenv.Request{Token: admin, Body: `{"tenant_id":"default","title":"truth"}`})
+		s.agent(admin, "truth-paused", "paused")
+		s.send("a paused agent", testenv.Request{Token: admin, Body: `{"tenant_id":"default","title":"truth","agent_id":"truth-paused"}`})
+	},
+	"GET /api/v1/tasks": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/tasks?cursor=not-a-cursor", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/tasks?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"GET /api/v1/tasks/{id}": func(s *scenario) {
+		s.send("a task", testenv.Request{Path: "/api/v1/tasks/" + s.task("pending"), Token: s.token("admin")})
+	},
+	"GET /api/v1/tasks/{id}/events": func(s *scenario) {
+		id := s.task("running")
+		s.send("a task", testenv.Request{Path: "/api/v1/tasks/" + id + "/events", Token: s.token("admin")})
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/tasks/" + id + "/events?cursor=x", Token: s.token("admin")})
+	},
+	"PATCH /api/v1/tasks/{id}": func(s *scenario) {
+		admin := s.token("admin")
+		id := s.task("pending")
+		s.send("an illegal move", testenv.Request{Path: "/api/v1/tasks/" + id, Token: admin, Body: `{"state":"completed"}`})
+		s.send("a blank title", testenv.Request{Path: "/api/v1/tasks/" + id, Token: admin, Body: `{"title":" "}`})
+		s.send("a legal move", testenv.Request{Path: "/api/v1/tasks/" + id, Token: admin, Body: `{"state":"running","version":1}`})
+		s.send("a stale version", testenv.Request{Path: "/api/v1/tasks/" + id, Token: admin, Body: `{"state":"review","version":1}`})
+	},
+	"DELETE /api/v1/tasks/{id}": func(s *scenario) {
+		admin := s.token("admin")
+		s.send("a pending task", testenv.Request{Path: "/api/v1/tasks/" + s.task("pending"), Token: admin})
+		s.send("a running task", testenv.Request{Path: "/api/v1/tasks/" + s.task("running"), Token: admin})
+	},
+	"POST /api/v1/agents": func(s *scenario) {
+		admin := s.token("admin")
+		s.send("a new agent", testenv.Request{Token: admin, Body: `{"tenant_id":"default","id":"truth-new","role":"tester"}`})
+		s.send("a taken id", testenv.Request{Token: admin, Body: `{"tenant_id":"default","id":"truth-new","role":"tester"}`})
+	},
+	"GET /api/v1/agents": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/agents?cursor=not-a-cursor", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/agents?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"GET /api/v1/agents/{id}": func(s *scenario) {
+		s.agent(s.token("admin"), "truth-get", "active")
+		s.send("an agent", testenv.Request{Path: "/api/v1/agents/truth-get?tenant_id=default", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/agents/truth-get?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"PATCH /api/v1/agents/{id}": func(s *scenario) {
+		admin := s.token("admin")
+		s.agent(admin, "truth-busy", "active")
+		s.send("a change", testenv.Request{Path: "/api/v1/agents/truth-busy?tenant_id=default", Token: admin, Body: `{"role":"reviewer"}`})
+		s.srv.Send(s.t(), testenv.Request{Method: http.MethodPatch, Path: "/api/v1/tasks/" + s.task("running"), Token: admin,
+			Body: `{"agent_id":"truth-busy"}`}).WantStatus(s.t(), http.StatusOK)
+		s.send("retire with work in progress", testenv.Request{Path: "/api/v1/agents/truth-busy?tenant_id=default", Token: admin, Body: `{"status":"retired"}`})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/agents/truth-busy?tenant_id=acme", Token: s.tenantAdmin(), Body: `{"role":"tester"}`})
+	},
+	"POST /api/v1/escalations": func(s *scenario) {
+		admin := s.token("admin")
+		s.send("a running task", testenv.Request{Token: admin, Body: escalationBody(s.task("running"))})
+		s.send("a pending task", testenv.Request{Token: admin, Body: escalationBody(s.task("pending"))})
+	},
+	"GET /api/v1/escalations": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/escalations?cursor=not-a-cursor", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/escalations?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"GET /api/v1/escalations/{id}": func(s *scenario) {
+		s.send("an escalation", testenv.Request{Path: "/api/v1/escalations/" + s.escalation(), Token: s.token("admin")})
+	},
+	"POST /api/v1/escalations/{id}/resolve": func(s *scenario) {
+		id := s.escalation()
+		s.send("open", testenv.Request{Path: "/api/v1/escalations/" + id + "/resolve", Token: s.token("admin"), Body: `{"resolution":"done"}`})
+		s.send("resolved", testenv.Request{Path: "/api/v1/escalations/" + id + "/resolve", Token: s.token("admin"), Body: `{"resolution":"again"}`})
+	},
 	"GET /api/v1/dlq": func(s *scenario) {
 		s.send("a bad since", testenv.Request{Path: "/api/v1/dlq?since=yesterday", Token: s.token("admin")})
 	},
@@ -565,4 +636,39 @@ func settleBody(tenant, id string, actual int) map[string]any {
 		b["actual_tokens"] = actual
 	}
 	return b
+}
+
+// task creates a task in tenant default and moves it to state (pending or
+// running), returning its id.
+func (s *scenario) task(state string) string {
+	t := s.t()
+	admin := s.token("admin")
+	var task struct {
+		ID string `json:"id"`
+	}
+	s.srv.Post(t, "/api/v1/tasks", admin, map[string]any{"tenant_id": "default", "title": "truth"}).WantStatus(t, http.StatusCreated).JSON(t, &task)
+	if state == "running" {
+		s.srv.Send(t, testenv.Request{Method: http.MethodPatch, Path: "/api/v1/tasks/" + task.ID, Token: admin,
+			Body: map[string]any{"state": "running"}}).WantStatus(t, http.StatusOK)
+	}
+	return task.ID
+}
+
+// agent creates an agent in tenant default.
+func (s *scenario) agent(token, id, status string) {
+	s.srv.Post(s.t(), "/api/v1/agents", token, map[string]any{"tenant_id": "default", "id": id, "role": "developer", "status": status}).
+		WantStatus(s.t(), http.StatusCreated)
+}
+
+// escalation opens an escalation of a new running task and returns its id.
+func (s *scenario) escalation() string {
+	var e struct {
+		ID string `json:"id"`
+	}
+	s.srv.Post(s.t(), "/api/v1/escalations", s.token("admin"), escalationBody(s.task("running"))).WantStatus(s.t(), http.StatusCreated).JSON(s.t(), &e)
+	return e.ID
+}
+
+func escalationBody(task string) map[string]any {
+	return map[string]any{"task_id": task, "reason": "stuck", "pattern_type": "skill_gap"}
 }

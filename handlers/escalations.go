@@ -65,7 +65,7 @@ type EscalationResponse struct {
 	ResolvedAt     *time.Time     `json:"resolved_at" example:"2026-01-02T16:00:00Z" format:"date-time" extensions:"x-nullable"`
 	// TaskState is the task's state after this call (opening or resolving);
 	// null when the escalation is only read.
-	TaskState *string `json:"task_state" enums:"pending,running,review,completed,escalated,failed,cancelled" example:"escalated" extensions:"x-nullable"`
+	TaskState *string `json:"task_state" example:"escalated" extensions:"x-nullable"`
 } // @name Escalation
 
 // EscalationList is a page of escalations, newest first.

@@ -33,11 +33,11 @@ import (
 // Bounds of the work resources. They are part of the API contract (the
 // handlers' binding tags and swag annotations repeat them).
 const (
-	MaxTitleLength       = 200
-	MaxTextLength        = 10_000
-	MaxMetadataBytes     = 16 * 1024
-	MaxAgentIDLength     = 64
-	MaxResolutionLength  = 10_000
+	MaxTitleLength      = 200
+	MaxTextLength       = 10_000
+	MaxMetadataBytes    = 16 * 1024
+	MaxAgentIDLength    = 64
+	MaxResolutionLength = 10_000
 )
 
 // Auditor writes audit entries inside the action's transaction
@@ -104,7 +104,9 @@ const SlugRule = "a slug: 1 to 64 lowercase letters, digits, '-' and '_', starti
 // fieldErrors collects the failed rules of one request.
 type fieldErrors []errs.FieldError
 
-func (f *fieldErrors) add(field, msg string) { *f = append(*f, errs.FieldError{Field: field, Message: msg}) }
+func (f *fieldErrors) add(field, msg string) {
+	*f = append(*f, errs.FieldError{Field: field, Message: msg})
+}
 
 func (f fieldErrors) err() error {
 	if len(f) == 0 {

@@ -64,6 +64,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List agents
+         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page. A caller bound to a tenant lists its tenant's agents (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs agent.view.
+         */
+        get: operations["listAgents"];
+        put?: never;
+        /**
+         * Create an agent
+         * @description Adds an agent to a tenant with an id unique in the tenant (a taken id is 409), a role and a status (active when omitted). Audited as agent.create.
+         *     Tenant: a caller bound to a tenant may omit tenant_id or name its own; any other tenant is 404 resource.not_found, whether it exists or not. A platform principal must name one; a new slug creates the tenant. Needs agent.configure.
+         */
+        post: operations["createAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show an agent
+         * @description An agent id is unique inside its tenant: a caller bound to a tenant sees its tenant's agents; a platform principal names the tenant with tenant_id (422 without it). Needs agent.view.
+         */
+        get: operations["getAgent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change an agent
+         * @description Changes the role, status or metadata; omitted fields stay. Only an active agent is assigned tasks. Retiring an agent with tasks in progress (running, review, escalated) is 409 state.conflict unless force is true; the tasks keep their agent. A change is audited as agent.update with old and new values; a body that changes nothing writes nothing.
+         *     The tenant as for GET /agents/{id}. Needs agent.configure.
+         */
+        patch: operations["updateAgent"];
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -288,30 +338,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/chat/completions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Chat completion through the LLM gateway (OpenAI format)
-         * @description The OpenAI Chat Completions API: any OpenAI SDK whose base URL is …/api/v1 calls it unchanged. The gateway estimates the call's worst case (the prompt, about one token per 3 bytes, plus max_tokens or max_completion_tokens, else the model's default_max_tokens, which is then sent upstream as the cap), reserves it on the caller's budget, calls the model's provider through its circuit breaker, commits the usage the provider reports (its cost from the model's prices goes on the ledger row and into GET /usage) and releases the reservation when the call fails. The answer's model is the name the client sent.
-         *     Budget: tenant is the caller's; a platform principal names one with X-Tenant-ID, else DEFAULT_TENANT. Project: the API key's bound project, else X-Project-ID, else "default". 409 budget.insufficient when the worst case does not fit.
-         *     Streaming: with "stream": true the answer is text/event-stream, one `data: {chat.completion.chunk}` event per chunk and `data: [DONE]` at the end, as OpenAI sends it; with stream_options.include_usage the last chunk before [DONE] carries the usage. A failure after the first chunk ends the stream with a `data: {"error": {...}}` event. A client that disconnects cancels the upstream call; the tokens used so far are committed.
-         *     Provider failures: a provider 429 is passed through as 429 with its Retry-After; a 5xx or a timeout counts against the provider's breaker and is retried once if nothing reached the client yet, then answered 503; while the breaker is open the answer is 503 at once. A request the provider refuses (400) is 422. Failed calls are dead-lettered under DLQ_SUBJECT_PREFIX.llm.<provider> (the request without credentials).
-         *     Idempotency: with an Idempotency-Key header, a retry of a call that succeeded returns its answer (Idempotency-Replayed: true) without calling the provider or billing again; the same key with another body is 409 idempotency.conflict; while the first call runs, or when it was a stream (streams are not stored), 409 state.conflict. A failed call gives its key up. Needs budget.spend.
-         */
-        post: operations["createChatCompletion"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/circuit-breakers": {
         parameters: {
             query?: never;
@@ -432,7 +458,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/models": {
+    "/api/v1/escalations": {
         parameters: {
             query?: never;
             header?: never;
@@ -440,12 +466,56 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List the models the LLM gateway serves
-         * @description The configured models (LLM_MODELS_FILE or LLM_MODELS) whose provider is configured, in the OpenAI list format, with their prices and limits. With none it is 503 with a message naming what to set. Needs budget.spend.
+         * List escalations
+         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page. A caller bound to a tenant lists its tenant's escalations (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs escalation.view.
          */
-        get: operations["listModels"];
+        get: operations["listEscalations"];
+        put?: never;
+        /**
+         * Escalate a task
+         * @description Opens an escalation of a running, in-review or already escalated task and moves the task to escalated (version + 1, a state event), in one transaction with the escalation and its audit entry (escalation.create). A task in another state is 409 state.conflict. The escalation belongs to the task's tenant; a task of another tenant is 404. task_state in the answer is the task's state afterwards. Needs escalation.create.
+         */
+        post: operations["createEscalation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/escalations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show an escalation
+         * @description An escalation of the caller's tenant (any tenant for a platform principal); another tenant's or an unknown one is 404. Needs escalation.view.
+         */
+        get: operations["getEscalation"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/escalations/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve an escalation
+         * @description Resolves an open escalation exactly once: one conditional update, so of concurrent resolves on any number of replicas one wins and the others, like any later one, are 409 state.conflict. When no other escalation of the task stays open and the task is escalated, the task returns to running (version + 1, a state event), in the same transaction as the resolution and its audit entry (escalation.resolve). task_state in the answer is the task's state afterwards. Needs escalation.resolve.
+         */
+        post: operations["resolveEscalation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -464,6 +534,81 @@ export interface paths {
          * @description Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations and accounts, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
          */
         get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tasks
+         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page. Deleted tasks are not listed. A caller bound to a tenant lists its tenant's tasks (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs task.view.
+         */
+        get: operations["listTasks"];
+        put?: never;
+        /**
+         * Create a task
+         * @description Adds a pending task (version 1), optionally assigned to an active agent of its tenant (an unknown agent is 422, a paused or retired one 409). Audited as task.create and recorded as the first event of the task's history, in one transaction.
+         *     Tenant: a caller bound to a tenant may omit tenant_id or name its own; any other tenant is 404 resource.not_found, whether it exists or not. A platform principal must name one; a new slug creates the tenant. Needs task.create.
+         */
+        post: operations["createTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show a task
+         * @description A task of the caller's tenant (any tenant for a platform principal); another tenant's, a deleted or an unknown task is 404. Needs task.view.
+         */
+        get: operations["getTask"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a task
+         * @description Soft delete: the task is no longer listed or found, its history and audit entries stay; the answer is the task as deleted (deleted_at set, version + 1). A task in progress (running, review or escalated) is 409 state.conflict: move it to failed or cancelled first. If-Match, when sent, must name the current version. Audited as task.delete. Needs task.delete.
+         */
+        delete: operations["deleteTask"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a task
+         * @description Changes fields and/or moves the state. Allowed moves: pending → running; running → review; review → completed; and failed or cancelled from pending, running, review or escalated. escalated is entered by opening an escalation and left when the last open one is resolved. Any other move is 409 state.conflict whose details name allowed_states. Moving to the state the task is in changes nothing.
+         *     Optimistic concurrency: send the version you read (body version, or If-Match: "<version>" as the ETag of GET); if the task changed since, the answer is 409 state.conflict with the current version in details, and nothing is written. Of concurrent changes carrying one version, on any number of replicas, exactly one wins.
+         *     A change bumps the version and is recorded in the task's history (GET /tasks/{id}/events) and the audit trail (task.update) in one transaction; a body that changes nothing answers the task as it is. Needs task.update.
+         */
+        patch: operations["updateTask"];
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A task's history
+         * @description Every change of the task, newest first, keyset paged: created, updated (fields, with old and new values), state (from_state → to_state, with the escalation that caused it), deleted. Each is written in the transaction of its change. Needs task.view.
+         */
+        get: operations["listTaskEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -732,6 +877,95 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Agent: {
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /** @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
+            readonly created_by: string;
+            /** @example builder-1 */
+            readonly id: string;
+            readonly metadata: {
+                [key: string]: unknown;
+            };
+            /**
+             * @example developer
+             * @enum {string}
+             */
+            readonly role: "security" | "developer" | "reviewer" | "tester" | "architect";
+            /**
+             * @example active
+             * @enum {string}
+             */
+            readonly status: "active" | "paused" | "retired";
+            /** @example acme */
+            readonly tenant_id: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly updated_at: string;
+        };
+        AgentCreate: {
+            /**
+             * @description ID is a slug unique in the tenant: 1 to 64 lowercase letters, digits,
+             *     '-' and '_', starting with a letter or digit. It never changes.
+             * @example builder-1
+             */
+            id: string;
+            /** @description Metadata is any JSON object of at most 16 KiB. */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @example developer
+             * @enum {string}
+             */
+            role: "security" | "developer" | "reviewer" | "tester" | "architect";
+            /**
+             * @description Status is active when omitted; only an active agent takes tasks.
+             * @example active
+             * @enum {string}
+             */
+            status?: "active" | "paused" | "retired";
+            /**
+             * @description TenantID: a caller bound to a tenant may omit it or name its own; a
+             *     platform principal must name one.
+             * @example acme
+             */
+            tenant_id?: string;
+        };
+        AgentList: {
+            readonly items: components["schemas"]["Agent"][];
+            /**
+             * @description NextCursor fetches the next page; null on the last page.
+             * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6ImJ1aWxkZXItMSJ9
+             */
+            readonly next_cursor: string | null;
+        };
+        AgentPatch: {
+            /**
+             * @description Force retires an agent that has tasks in progress (running, review,
+             *     escalated); without it that is 409.
+             * @example false
+             */
+            force?: boolean;
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @example reviewer
+             * @enum {string}
+             */
+            role?: "security" | "developer" | "reviewer" | "tester" | "architect";
+            /**
+             * @example paused
+             * @enum {string}
+             */
+            status?: "active" | "paused" | "retired";
+        };
         AuditEntry: {
             /** @example auth.login.success */
             readonly action: string;
@@ -913,60 +1147,6 @@ export interface components {
             readonly total: number;
             /** @example 42000 */
             readonly used: number;
-        };
-        ChatChoice: {
-            /** @example stop */
-            readonly finish_reason: string;
-            /** @example 0 */
-            readonly index: number;
-            message: components["schemas"]["ChatMessage"];
-        };
-        ChatCompletion: {
-            readonly choices: components["schemas"]["ChatChoice"][];
-            /** @example 1767225600 */
-            readonly created: number;
-            /** @example chatcmpl-123 */
-            readonly id: string;
-            /** @example gpt-4o-mini */
-            readonly model: string;
-            /** @example chat.completion */
-            readonly object: string;
-            usage?: components["schemas"]["ChatUsage"];
-        };
-        ChatCompletionRequest: {
-            /** @example 256 */
-            max_completion_tokens?: number;
-            /**
-             * @description MaxTokens caps the completion (default: the model's default_max_tokens).
-             * @example 256
-             */
-            max_tokens?: number;
-            messages: components["schemas"]["ChatMessage"][];
-            /** @example gpt-4o-mini */
-            model: string;
-            stream?: boolean;
-            stream_options?: {
-                include_usage?: boolean;
-            };
-            /** @example 0.2 */
-            temperature?: number;
-        };
-        ChatMessage: {
-            /**
-             * @description Content is a string or a list of content parts.
-             * @example Say hello
-             */
-            content: string;
-            /** @example user */
-            role: string;
-        };
-        ChatUsage: {
-            /** @example 5 */
-            readonly completion_tokens: number;
-            /** @example 12 */
-            readonly prompt_tokens: number;
-            /** @example 17 */
-            readonly total_tokens: number;
         };
         CircuitBreaker: {
             /**
@@ -1196,6 +1376,94 @@ export interface components {
             /** @example 4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f */
             readonly request_id: string;
         };
+        Escalation: {
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /** @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
+            readonly created_by: string;
+            /**
+             * Format: uuid
+             * @example 0c6d1e1a-8f5b-4a8e-9d0c-2b7e4f1a9c33
+             */
+            readonly id: string;
+            /**
+             * @example skill_gap
+             * @enum {string}
+             */
+            readonly pattern_type: "skill_gap" | "agent_conflict" | "process_issue";
+            /** @example The agent cannot reproduce the failure locally. */
+            readonly reason: string;
+            /**
+             * @description Resolution, ResolutionData, ResolvedBy and ResolvedAt are null while open.
+             * @example Granted read access to CI logs.
+             */
+            readonly resolution: string | null;
+            readonly resolution_data: {
+                [key: string]: unknown;
+            } | null;
+            /** @example true */
+            readonly resolved: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T16:00:00Z
+             */
+            readonly resolved_at: string | null;
+            /** @example user:7a2d9c41-1b3e-4f5a-8c6d-9e0f1a2b3c4d */
+            readonly resolved_by: string | null;
+            /** @example Give the agent access to the CI logs. */
+            readonly suggested_fix: string;
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22
+             */
+            readonly task_id: string;
+            /**
+             * @description TaskState is the task's state after this call (opening or resolving);
+             *     null when the escalation is only read.
+             * @example escalated
+             */
+            readonly task_state: string | null;
+            /** @example acme */
+            readonly tenant_id: string;
+        };
+        EscalationCreate: {
+            /**
+             * @example skill_gap
+             * @enum {string}
+             */
+            pattern_type: "skill_gap" | "agent_conflict" | "process_issue";
+            /** @example The agent cannot reproduce the failure locally. */
+            reason: string;
+            /**
+             * @description SuggestedFix is what the reporter would do about it.
+             * @example Give the agent access to the CI logs.
+             */
+            suggested_fix?: string;
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22
+             */
+            task_id: string;
+        };
+        EscalationList: {
+            readonly items: components["schemas"]["Escalation"][];
+            /**
+             * @description NextCursor fetches the next page; null on the last page.
+             * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9
+             */
+            readonly next_cursor: string | null;
+        };
+        EscalationResolve: {
+            /** @description Data is any JSON object of at most 16 KiB kept with the resolution. */
+            data?: {
+                [key: string]: unknown;
+            };
+            /** @example Granted read access to CI logs. */
+            resolution: string;
+        };
         HealthComponent: {
             /** @example dial tcp 127.0.0.1:6379: connect: connection refused */
             readonly error?: string;
@@ -1257,42 +1525,6 @@ export interface components {
             password: string;
             /** @example admin */
             username: string;
-        };
-        ModelInfo: {
-            /** @example 128000 */
-            readonly context_window: number;
-            /** @example 0 */
-            readonly created: number;
-            /** @example 4096 */
-            readonly default_max_tokens: number;
-            /**
-             * @description ID is the name a call sends as model.
-             * @example gpt-4o-mini
-             */
-            readonly id: string;
-            /** @example 0.15 */
-            readonly input_price_per_million: number;
-            /**
-             * @example model
-             * @enum {string}
-             */
-            readonly object: "model";
-            /** @example 0.6 */
-            readonly output_price_per_million: number;
-            /**
-             * @description OwnedBy is the provider.
-             * @example openai
-             * @enum {string}
-             */
-            readonly owned_by: "openai" | "anthropic";
-        };
-        ModelList: {
-            readonly data: components["schemas"]["ModelInfo"][];
-            /**
-             * @example list
-             * @enum {string}
-             */
-            readonly object: "list";
         };
         PasswordChange: {
             /**
@@ -1452,6 +1684,166 @@ export interface components {
              * @enum {string}
              */
             readonly status: "ok" | "logged_out";
+        };
+        Task: {
+            /** @example builder-1 */
+            readonly agent_id: string | null;
+            /**
+             * @description AllowedStates are the states a PATCH may move the task to now.
+             * @example [
+             *       "review",
+             *       "failed",
+             *       "cancelled"
+             *     ]
+             */
+            readonly allowed_states: string[];
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /**
+             * @description CreatedBy is the principal that created the task.
+             * @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11
+             */
+            readonly created_by: string;
+            /**
+             * Format: date-time
+             * @description DeletedAt is null but in the answer of DELETE.
+             * @example 2026-01-02T16:00:00Z
+             */
+            readonly deleted_at: string | null;
+            /** @example TestLogin fails one run in twenty on CI. */
+            readonly description: string;
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22
+             */
+            readonly id: string;
+            readonly metadata: {
+                [key: string]: unknown;
+            };
+            /**
+             * @example running
+             * @enum {string}
+             */
+            readonly state: "pending" | "running" | "review" | "completed" | "escalated" | "failed" | "cancelled";
+            /** @example acme */
+            readonly tenant_id: string;
+            /** @example Fix the flaky login test */
+            readonly title: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly updated_at: string;
+            /**
+             * @description Version grows by one with every change; send it back with a PATCH.
+             * @example 2
+             */
+            readonly version: number;
+        };
+        TaskCreate: {
+            /**
+             * @description AgentID assigns the task to an active agent of the tenant.
+             * @example builder-1
+             */
+            agent_id?: string;
+            /** @example TestLogin fails one run in twenty on CI. */
+            description?: string;
+            /** @description Metadata is any JSON object of at most 16 KiB. */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description TenantID: a caller bound to a tenant may omit it or name its own; a
+             *     platform principal must name one.
+             * @example acme
+             */
+            tenant_id?: string;
+            /** @example Fix the flaky login test */
+            title: string;
+        };
+        TaskEvent: {
+            /** @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
+            readonly actor: string;
+            /**
+             * @description Changes are the fields changed, each with old and new value, or what
+             *     caused a state change (escalation_id).
+             */
+            readonly changes: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /**
+             * @description FromState and ToState are set on a state change (ToState also on creation).
+             * @example running
+             */
+            readonly from_state: string | null;
+            /** @example 17 */
+            readonly id: number;
+            /**
+             * @example state
+             * @enum {string}
+             */
+            readonly kind: "created" | "updated" | "state" | "deleted";
+            /** @example req-7f3a */
+            readonly request_id: string;
+            /** @example review */
+            readonly to_state: string | null;
+            /**
+             * @description Version is the task's version after the change.
+             * @example 3
+             */
+            readonly version: number;
+        };
+        TaskEventList: {
+            readonly items: components["schemas"]["TaskEvent"][];
+            /**
+             * @description NextCursor fetches the next page; null on the last page.
+             * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6IjE3In0
+             */
+            readonly next_cursor: string | null;
+        };
+        TaskList: {
+            readonly items: components["schemas"]["Task"][];
+            /**
+             * @description NextCursor fetches the next page; null on the last page.
+             * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9
+             */
+            readonly next_cursor: string | null;
+        };
+        TaskPatch: {
+            /**
+             * @description AgentID reassigns the task to an active agent of its tenant; "" unassigns it.
+             * @example builder-1
+             */
+            agent_id?: string;
+            /** @example Fails on CI only; see run 812. */
+            description?: string;
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description State moves the task along its state machine: pending → running →
+             *     review → completed, and failed or cancelled from any state that is
+             *     not final. escalated is entered and left through escalations.
+             * @example running
+             * @enum {string}
+             */
+            state?: "pending" | "running" | "review" | "completed" | "escalated" | "failed" | "cancelled";
+            /** @example Fix the flaky login test */
+            title?: string;
+            /**
+             * @description Version is the version the change is based on (or send If-Match): a
+             *     task changed since is 409 state.conflict, so no update is lost.
+             * @example 1
+             */
+            version?: number;
         };
         Tenant: {
             /**
@@ -1706,6 +2098,447 @@ export interface operations {
             };
             /** @description Error `auth.forbidden` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAgents: {
+        parameters: {
+            query?: {
+                /** @description only this tenant's agents */
+                tenant_id?: string;
+                /** @description only agents of this role */
+                role?: "security" | "developer" | "reviewer" | "tester" | "architect";
+                /** @description only agents of this status */
+                status?: "active" | "paused" | "retired";
+                /** @description page size; larger values are capped at 200 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the new agent */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAgent: {
+        parameters: {
+            query?: {
+                /** @description the agent's tenant (platform principals) */
+                tenant_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description agent id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateAgent: {
+        parameters: {
+            query?: {
+                /** @description the agent's tenant (platform principals) */
+                tenant_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description agent id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2875,141 +3708,6 @@ export interface operations {
             };
         };
     };
-    createChatCompletion: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description makes retries safe; at most 128 printable ASCII characters */
-                "Idempotency-Key"?: string;
-                /** @description the tenant of a platform principal (default DEFAULT_TENANT); a tenant-bound caller may name only its own */
-                "X-Tenant-ID"?: string;
-                /** @description the project whose budget pays when the API key is bound to none (default \ */
-                "X-Project-ID"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        /** @description an OpenAI chat completions request */
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ChatCompletionRequest"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    /** @description true when this is the stored answer of an earlier call with the same key */
-                    "Idempotency-Replayed"?: string;
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChatCompletion"];
-                    "text/event-stream": components["schemas"]["ChatCompletion"];
-                };
-            };
-            /** @description Error `validation.invalid_request` */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `auth.unauthorized` */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `auth.forbidden` */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `resource.not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `budget.insufficient` or `idempotency.conflict` or `state.conflict` */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `request.too_large` */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `validation.unprocessable_entity` */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `rate_limit.exceeded` */
-            429: {
-                headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `internal.error` */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error `service.unavailable` */
-            503: {
-                headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     listCircuitBreakers: {
         parameters: {
             query?: never;
@@ -3559,9 +4257,22 @@ export interface operations {
             };
         };
     };
-    listModels: {
+    listEscalations: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description only this tenant's escalations */
+                tenant_id?: string;
+                /** @description resolved (true) or open (false) escalations */
+                resolved?: boolean;
+                /** @description only this pattern */
+                pattern_type?: "skill_gap" | "agent_conflict" | "process_issue";
+                /** @description only this task's escalations */
+                task_id?: string;
+                /** @description page size; larger values are capped at 200 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3578,7 +4289,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelList"];
+                    "application/json": components["schemas"]["EscalationList"];
                 };
             };
             /** @description Error `auth.unauthorized` */
@@ -3592,6 +4303,364 @@ export interface operations {
             };
             /** @description Error `auth.forbidden` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createEscalation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the task and what is wrong */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EscalationCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Escalation"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getEscalation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description escalation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Escalation"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resolveEscalation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description escalation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the resolution */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EscalationResolve"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Escalation"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3658,6 +4727,636 @@ export interface operations {
             };
             /** @description Error `auth.unauthorized` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTasks: {
+        parameters: {
+            query?: {
+                /** @description only this tenant's tasks */
+                tenant_id?: string;
+                /** @description only tasks in this state */
+                state?: "pending" | "running" | "review" | "completed" | "escalated" | "failed" | "cancelled";
+                /** @description only tasks assigned to this agent */
+                agent_id?: string;
+                /** @description only tasks created by this principal (user:<id>) */
+                created_by?: string;
+                /** @description created at or after (RFC 3339) */
+                since?: string;
+                /** @description created before (RFC 3339) */
+                until?: string;
+                /** @description page size; larger values are capped at 200 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the new task */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description the task's version, for If-Match */
+                    ETag?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version the deletion is based on (\ */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version the change is based on, as the ETag of GET (\ */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description the task's new version, for the next If-Match */
+                    ETag?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTaskEvents: {
+        parameters: {
+            query?: {
+                /** @description page size; larger values are capped at 200 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskEventList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
