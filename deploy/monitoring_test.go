@@ -193,6 +193,8 @@ func TestDashboard(t *testing.T) {
 		"circuit_breaker_state",
 		"dlq_unresolved",
 		"dlq_ingested_total",
+		`sum by (state) (rate(tasks_total{job=~"$job",namespace=~"$namespace",instance=~"$instance"}[5m]))`,
+		"escalations_open",
 	} {
 		t.Run("uses "+metric, func(t *testing.T) {
 			if !strings.Contains(exprs, metric) {

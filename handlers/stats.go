@@ -38,8 +38,14 @@ type StatsResponse struct {
 	BudgetPendingReservations int64  `json:"budget_pending_reservations" example:"12" minimum:"0"`
 	Users                     int64  `json:"users" example:"4" minimum:"0"`
 	// AuditEntries24h is platform-level: null for a caller bound to a tenant.
-	AuditEntries24h *int64    `json:"audit_entries_24h" example:"57" minimum:"0" extensions:"x-nullable"`
-	GeneratedAt     time.Time `json:"generated_at" example:"2025-01-31T12:00:00Z" format:"date-time"`
+	AuditEntries24h *int64 `json:"audit_entries_24h" example:"57" minimum:"0" extensions:"x-nullable"`
+	// TasksByState counts tasks (deleted ones aside) by state; every state is a key.
+	TasksByState map[string]int64 `json:"tasks_by_state"`
+	// EscalationsOpenByPattern counts unresolved escalations by pattern_type; every pattern is a key.
+	EscalationsOpenByPattern map[string]int64 `json:"escalations_open_by_pattern"`
+	// AgentsByStatus counts agents by status; every status is a key.
+	AgentsByStatus map[string]int64 `json:"agents_by_status"`
+	GeneratedAt    time.Time        `json:"generated_at" example:"2025-01-31T12:00:00Z" format:"date-time"`
 } // @name Stats
 
 // Register implements Resource.
@@ -51,7 +57,7 @@ func (h *Stats) Register(api *gin.RouterGroup, limits RouteLimiter) {
 //
 //	@Summary		Platform counts
 //	@ID			getStats
-//	@Description	Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations and accounts, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
+//	@Description	Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included), audit entries of the last 24 hours, tasks by state, open escalations by pattern and agents by status. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations, accounts, tasks, escalations and agents, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
 //	@Tags			stats
 //	@Produce		json
 //	@Security		BearerAuth
@@ -87,6 +93,9 @@ func statsResponse(version string, s stats.Counts) StatsResponse {
 		BudgetPendingReservations: s.BudgetPendingReservations,
 		Users:                     s.Users,
 		AuditEntries24h:           s.AuditEntries24h,
+		TasksByState:              s.TasksByState,
+		EscalationsOpenByPattern:  s.OpenEscalationsByPattern,
+		AgentsByStatus:            s.AgentsByStatus,
 		GeneratedAt:               s.GeneratedAt,
 	}
 }

@@ -133,7 +133,9 @@ func countRows(t *testing.T, db *gorm.DB) map[string]int64 {
 }
 
 // TestStatsOfATenant: a caller bound to a tenant gets the counts of its
-// tenant's data only, and null for the platform-level counts.
+// tenant's data only (budgets, accounts, tasks, escalations, agents), and
+// null for the platform-level counts; a platform principal gets every
+// tenant's.
 func TestStatsOfATenant(t *testing.T) {
 	srv := testenv.Quick(t)
 	db := srv.App.DB().DB
@@ -144,6 +146,41 @@ func TestStatsOfATenant(t *testing.T) {
 			"tenant_id": tenant, "project_id": "p", "task_id": "t", "model": "m", "estimated_tokens": 1,
 		}).WantStatus(t, http.StatusOK)
 	}
+	// Work in default: an active and a paused agent, a pending task, a
+	// running one and one escalated twice (one escalation resolved), a
+	// deleted one; in other: an agent and an escalated task.
+	for _, a := range []struct{ tenant, id, status string }{{"default", "a1", "active"}, {"default", "a2", "paused"}, {"other", "a1", "active"}} {
+		srv.Post(t, "/api/v1/agents", admin, map[string]any{"tenant_id": a.tenant, "id": a.id, "role": "tester", "status": a.status}).
+			WantStatus(t, http.StatusCreated)
+	}
+	task := func(tenant, state string) string {
+		var tk struct {
+			ID string `json:"id"`
+		}
+		srv.Post(t, "/api/v1/tasks", admin, map[string]any{"tenant_id": tenant, "title": "t"}).WantStatus(t, http.StatusCreated).JSON(t, &tk)
+		if state != "pending" {
+			srv.Send(t, testenv.Request{Method: http.MethodPatch, Path: "/api/v1/tasks/" + tk.ID, Token: admin, Body: map[string]any{"state": state}}).
+				WantStatus(t, http.StatusOK)
+		}
+		return tk.ID
+	}
+	escalate := func(task, pattern string) string {
+		var e struct {
+			ID string `json:"id"`
+		}
+		srv.Post(t, "/api/v1/escalations", admin, map[string]any{"task_id": task, "reason": "r", "pattern_type": pattern}).
+			WantStatus(t, http.StatusCreated).JSON(t, &e)
+		return e.ID
+	}
+	task("default", "pending")
+	task("default", "running")
+	stuck := task("default", "running")
+	escalate(stuck, "skill_gap")
+	srv.Post(t, "/api/v1/escalations/"+escalate(stuck, "process_issue")+"/resolve", admin, map[string]any{"resolution": "ok"}).
+		WantStatus(t, http.StatusOK)
+	srv.Send(t, testenv.Request{Method: http.MethodDelete, Path: "/api/v1/tasks/" + task("default", "pending"), Token: admin}).WantStatus(t, http.StatusOK)
+	escalate(task("other", "running"), "agent_conflict")
+
 	r := srv.Get(t, "/api/v1/stats", srv.Token(t, "observer")).WantStatus(t, http.StatusOK)
 	var got map[string]any
 	r.JSON(t, &got)
@@ -151,9 +188,23 @@ func TestStatsOfATenant(t *testing.T) {
 	want := map[string]any{
 		"version": "test", "tenant_id": "default", "dlq_unresolved": nil, "audit_entries_24h": nil,
 		"budget_pending_reservations": float64(2), "users": float64(3), // operator, developer, observer
+		"tasks_by_state":              map[string]any{"pending": 1.0, "running": 1.0, "review": 0.0, "completed": 0.0, "escalated": 1.0, "failed": 0.0, "cancelled": 0.0},
+		"escalations_open_by_pattern": map[string]any{"skill_gap": 1.0, "agent_conflict": 0.0, "process_issue": 0.0},
+		"agents_by_status":            map[string]any{"active": 1.0, "paused": 1.0, "retired": 0.0},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stats of tenant default (-want +got):\n%s", diff)
+	}
+	all := srv.Get(t, "/api/v1/stats", admin).WantStatus(t, http.StatusOK).Map(t)
+	wantAll := map[string]any{
+		"tasks_by_state":              map[string]any{"pending": 1.0, "running": 1.0, "review": 0.0, "completed": 0.0, "escalated": 2.0, "failed": 0.0, "cancelled": 0.0},
+		"escalations_open_by_pattern": map[string]any{"skill_gap": 1.0, "agent_conflict": 1.0, "process_issue": 0.0},
+		"agents_by_status":            map[string]any{"active": 2.0, "paused": 1.0, "retired": 0.0},
+	}
+	for k, w := range wantAll {
+		if diff := cmp.Diff(w, all[k]); diff != "" {
+			t.Errorf("platform %s (-want +got):\n%s", k, diff)
+		}
 	}
 }
 
@@ -239,7 +290,8 @@ func TestStatsHandler(t *testing.T) {
 		return r
 	}
 	one, four := int64(1), int64(4)
-	ok := fakeCounter{counts: stats.Counts{DLQUnresolved: &one, BudgetPendingReservations: 2, Users: 3, AuditEntries24h: &four, GeneratedAt: at}}
+	ok := fakeCounter{counts: stats.Counts{DLQUnresolved: &one, BudgetPendingReservations: 2, Users: 3, AuditEntries24h: &four, GeneratedAt: at,
+		TasksByState: map[string]int64{"running": 5}, OpenEscalationsByPattern: map[string]int64{"skill_gap": 1}, AgentsByStatus: map[string]int64{"active": 2}}}
 	failing := fakeCounter{err: fmt.Errorf("count stats: %w", errors.New("pq: relation secret_table does not exist"))}
 	tests := []struct {
 		name     string
@@ -249,7 +301,8 @@ func TestStatsHandler(t *testing.T) {
 		wantBody string
 	}{
 		{"observer", ok, "observer", 200,
-			`{"version":"v9","tenant_id":null,"dlq_unresolved":1,"budget_pending_reservations":2,"users":3,"audit_entries_24h":4,"generated_at":"2025-01-31T12:00:00Z"}`},
+			`{"version":"v9","tenant_id":null,"dlq_unresolved":1,"budget_pending_reservations":2,"users":3,"audit_entries_24h":4,` +
+				`"tasks_by_state":{"running":5},"escalations_open_by_pattern":{"skill_gap":1},"agents_by_status":{"active":2},"generated_at":"2025-01-31T12:00:00Z"}`},
 		{"role without metrics.view", ok, "anonymous", 403, `"error_code":"auth.forbidden"`},
 		{"database fails", failing, "admin", 500, `"error_code":"internal.error"`},
 	}

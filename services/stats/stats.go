@@ -1,6 +1,7 @@
 // Package stats answers "how is the platform doing right now" from the
 // database: the counts an operator looks at first (unresolved dead letters,
-// open budget reservations, accounts, recent audited actions), for the whole
+// open budget reservations, accounts, recent audited actions, tasks by
+// state, open escalations by pattern, agents by status), for the whole
 // platform or for one tenant. The counts come
 // from the tables every replica shares, so all replicas give the same answer,
 // unlike the per-process Prometheus counters.
@@ -32,8 +33,63 @@ type Counts struct {
 	// AuditEntries24h is the number of audit entries of the last
 	// AuditWindow; nil for a tenant (the audit trail is platform-level).
 	AuditEntries24h *int64
+	// TasksByState counts the tasks (deleted ones aside) by state; every
+	// state is present, 0 when no task is in it.
+	TasksByState map[string]int64
+	// OpenEscalationsByPattern counts the unresolved escalations by
+	// pattern type; every pattern is present.
+	OpenEscalationsByPattern map[string]int64
+	// AgentsByStatus counts the agents by status; every status is present.
+	AgentsByStatus map[string]int64
 	// GeneratedAt is when the counts were taken (UTC).
 	GeneratedAt time.Time
+}
+
+// The keys of the work counts, so that a count of zero is still reported.
+var (
+	taskStates    = []string{"pending", "running", "review", "completed", "escalated", "failed", "cancelled"}
+	patternTypes  = []string{"skill_gap", "agent_conflict", "process_issue"}
+	agentStatuses = []string{"active", "paused", "retired"}
+)
+
+// groupCounts are the GROUP BY counts of the work resources; each uses an
+// index that starts with the tenant (tasks_tenant_state_idx,
+// escalations_open_pattern_idx, agents' primary key).
+var groupCounts = []struct {
+	table, column, where string
+	keys                 []string
+	set                  func(*Counts, map[string]int64)
+}{
+	{"tasks", "state", "deleted_at IS NULL", taskStates, func(c *Counts, m map[string]int64) { c.TasksByState = m }},
+	{"escalations", "pattern_type", "resolved_at IS NULL", patternTypes, func(c *Counts, m map[string]int64) { c.OpenEscalationsByPattern = m }},
+	{"agents", "status", "1 = 1", agentStatuses, func(c *Counts, m map[string]int64) { c.AgentsByStatus = m }},
+}
+
+// workCounts adds the counts of tasks, open escalations and agents, of one
+// tenant or (tenant "") of all, to c.
+func (s *Service) workCounts(ctx context.Context, tenant string, c *Counts) error {
+	for _, g := range groupCounts {
+		q := s.db.WithContext(ctx).Table(g.table).Select(g.column + " AS k, count(*) AS n").Where(g.where).Group(g.column)
+		if tenant != "" {
+			q = q.Where("tenant_id = ?", tenant)
+		}
+		var rows []struct {
+			K string `gorm:"column:k"`
+			N int64  `gorm:"column:n"`
+		}
+		if err := q.Scan(&rows).Error; err != nil {
+			return fmt.Errorf("count %s by %s: %w", g.table, g.column, err)
+		}
+		m := make(map[string]int64, len(g.keys))
+		for _, k := range g.keys {
+			m[k] = 0
+		}
+		for _, r := range rows {
+			m[r.K] = r.N
+		}
+		g.set(c, m)
+	}
+	return nil
 }
 
 // Service counts rows with plain SQL that both PostgreSQL and SQLite run.
@@ -79,16 +135,24 @@ func (s *Service) Counts(ctx context.Context, tenant string) (Counts, error) {
 		if err := s.db.WithContext(ctx).Raw(tenantCountsQuery, tenant, tenant).Scan(&row).Error; err != nil {
 			return Counts{}, fmt.Errorf("count stats of tenant %s: %w", tenant, err)
 		}
-		return Counts{TenantID: tenant, BudgetPendingReservations: row.BudgetPendingReservations, Users: row.Users, GeneratedAt: now}, nil
+		c := Counts{TenantID: tenant, BudgetPendingReservations: row.BudgetPendingReservations, Users: row.Users, GeneratedAt: now}
+		if err := s.workCounts(ctx, tenant, &c); err != nil {
+			return Counts{}, err
+		}
+		return c, nil
 	}
 	if err := s.db.WithContext(ctx).Raw(countsQuery, now.Add(-AuditWindow)).Scan(&row).Error; err != nil {
 		return Counts{}, fmt.Errorf("count stats: %w", err)
 	}
-	return Counts{
+	c := Counts{
 		DLQUnresolved:             &row.DLQUnresolved,
 		BudgetPendingReservations: row.BudgetPendingReservations,
 		Users:                     row.Users,
 		AuditEntries24h:           &row.AuditEntries24h,
 		GeneratedAt:               now,
-	}, nil
+	}
+	if err := s.workCounts(ctx, "", &c); err != nil {
+		return Counts{}, err
+	}
+	return c, nil
 }

@@ -531,7 +531,7 @@ export interface paths {
         };
         /**
          * Platform counts
-         * @description Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included) and audit entries of the last 24 hours. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations and accounts, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
+         * @description Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included), audit entries of the last 24 hours, tasks by state, open escalations by pattern and agents by status. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations, accounts, tasks, escalations and agents, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
          */
         get: operations["getStats"];
         put?: never;
@@ -1650,6 +1650,10 @@ export interface components {
             readonly token_type: "Bearer";
         };
         Stats: {
+            /** @description AgentsByStatus counts agents by status; every status is a key. */
+            readonly agents_by_status: {
+                [key: string]: number;
+            };
             /**
              * @description AuditEntries24h is platform-level: null for a caller bound to a tenant.
              * @example 57
@@ -1662,11 +1666,19 @@ export interface components {
              * @example 3
              */
             readonly dlq_unresolved: number | null;
+            /** @description EscalationsOpenByPattern counts unresolved escalations by pattern_type; every pattern is a key. */
+            readonly escalations_open_by_pattern: {
+                [key: string]: number;
+            };
             /**
              * Format: date-time
              * @example 2025-01-31T12:00:00Z
              */
             readonly generated_at: string;
+            /** @description TasksByState counts tasks (deleted ones aside) by state; every state is a key. */
+            readonly tasks_by_state: {
+                [key: string]: number;
+            };
             /**
              * @description TenantID is the tenant counted (the caller's); null for the whole
              *     platform (a platform principal).
