@@ -338,6 +338,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Chat completion through the LLM gateway (OpenAI format)
+         * @description The OpenAI Chat Completions API: any OpenAI SDK whose base URL is …/api/v1 calls it unchanged. The gateway estimates the call's worst case (the prompt, about one token per 3 bytes, plus max_tokens or max_completion_tokens, else the model's default_max_tokens, which is then sent upstream as the cap), reserves it on the caller's budget, calls the model's provider through its circuit breaker, commits the usage the provider reports (its cost from the model's prices goes on the ledger row and into GET /usage) and releases the reservation when the call fails. The answer's model is the name the client sent.
+         *     Budget: tenant is the caller's; a platform principal names one with X-Tenant-ID, else DEFAULT_TENANT. Project: the API key's bound project, else X-Project-ID, else "default". 409 budget.insufficient when the worst case does not fit.
+         *     Streaming: with "stream": true the answer is text/event-stream, one `data: {chat.completion.chunk}` event per chunk and `data: [DONE]` at the end, as OpenAI sends it; with stream_options.include_usage the last chunk before [DONE] carries the usage. A failure after the first chunk ends the stream with a `data: {"error": {...}}` event. A client that disconnects cancels the upstream call; the tokens used so far are committed.
+         *     Provider failures: a provider 429 is passed through as 429 with its Retry-After; a 5xx or a timeout counts against the provider's breaker and is retried once if nothing reached the client yet, then answered 503; while the breaker is open the answer is 503 at once. A request the provider refuses (400) is 422. Failed calls are dead-lettered under DLQ_SUBJECT_PREFIX.llm.<provider> (the request without credentials).
+         *     Idempotency: with an Idempotency-Key header, a retry of a call that succeeded returns its answer (Idempotency-Replayed: true) without calling the provider or billing again; the same key with another body is 409 idempotency.conflict; while the first call runs, or when it was a stream (streams are not stored), 409 state.conflict. A failed call gives its key up. Needs budget.spend.
+         */
+        post: operations["createChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/circuit-breakers": {
         parameters: {
             query?: never;
@@ -516,6 +540,26 @@ export interface paths {
          * @description Resolves an open escalation exactly once: one conditional update, so of concurrent resolves on any number of replicas one wins and the others, like any later one, are 409 state.conflict. When no other escalation of the task stays open and the task is escalated, the task returns to running (version + 1, a state event), in the same transaction as the resolution and its audit entry (escalation.resolve). task_state in the answer is the task's state afterwards. Needs escalation.resolve.
          */
         post: operations["resolveEscalation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the models the LLM gateway serves
+         * @description The configured models (LLM_MODELS_FILE or LLM_MODELS) whose provider is configured, in the OpenAI list format, with their prices and limits. With none it is 503 with a message naming what to set. Needs budget.spend.
+         */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1148,6 +1192,60 @@ export interface components {
             /** @example 42000 */
             readonly used: number;
         };
+        ChatChoice: {
+            /** @example stop */
+            readonly finish_reason: string;
+            /** @example 0 */
+            readonly index: number;
+            message: components["schemas"]["ChatMessage"];
+        };
+        ChatCompletion: {
+            readonly choices: components["schemas"]["ChatChoice"][];
+            /** @example 1767225600 */
+            readonly created: number;
+            /** @example chatcmpl-123 */
+            readonly id: string;
+            /** @example gpt-4o-mini */
+            readonly model: string;
+            /** @example chat.completion */
+            readonly object: string;
+            usage?: components["schemas"]["ChatUsage"];
+        };
+        ChatCompletionRequest: {
+            /** @example 256 */
+            max_completion_tokens?: number;
+            /**
+             * @description MaxTokens caps the completion (default: the model's default_max_tokens).
+             * @example 256
+             */
+            max_tokens?: number;
+            messages: components["schemas"]["ChatMessage"][];
+            /** @example gpt-4o-mini */
+            model: string;
+            stream?: boolean;
+            stream_options?: {
+                include_usage?: boolean;
+            };
+            /** @example 0.2 */
+            temperature?: number;
+        };
+        ChatMessage: {
+            /**
+             * @description Content is a string or a list of content parts.
+             * @example Say hello
+             */
+            content: string;
+            /** @example user */
+            role: string;
+        };
+        ChatUsage: {
+            /** @example 5 */
+            readonly completion_tokens: number;
+            /** @example 12 */
+            readonly prompt_tokens: number;
+            /** @example 17 */
+            readonly total_tokens: number;
+        };
         CircuitBreaker: {
             /**
              * @description ConsecutiveFailures is the current run of failures (cleared on every state change).
@@ -1525,6 +1623,42 @@ export interface components {
             password: string;
             /** @example admin */
             username: string;
+        };
+        ModelInfo: {
+            /** @example 128000 */
+            readonly context_window: number;
+            /** @example 0 */
+            readonly created: number;
+            /** @example 4096 */
+            readonly default_max_tokens: number;
+            /**
+             * @description ID is the name a call sends as model.
+             * @example gpt-4o-mini
+             */
+            readonly id: string;
+            /** @example 0.15 */
+            readonly input_price_per_million: number;
+            /**
+             * @example model
+             * @enum {string}
+             */
+            readonly object: "model";
+            /** @example 0.6 */
+            readonly output_price_per_million: number;
+            /**
+             * @description OwnedBy is the provider.
+             * @example openai
+             * @enum {string}
+             */
+            readonly owned_by: "openai" | "anthropic";
+        };
+        ModelList: {
+            readonly data: components["schemas"]["ModelInfo"][];
+            /**
+             * @example list
+             * @enum {string}
+             */
+            readonly object: "list";
         };
         PasswordChange: {
             /**
@@ -3720,6 +3854,141 @@ export interface operations {
             };
         };
     };
+    createChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description makes retries safe; at most 128 printable ASCII characters */
+                "Idempotency-Key"?: string;
+                /** @description the tenant of a platform principal (default DEFAULT_TENANT); a tenant-bound caller may name only its own */
+                "X-Tenant-ID"?: string;
+                /** @description the project whose budget pays when the API key is bound to none (default \ */
+                "X-Project-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description an OpenAI chat completions request */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description true when this is the stored answer of an earlier call with the same key */
+                    "Idempotency-Replayed"?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatCompletion"];
+                    "text/event-stream": components["schemas"]["ChatCompletion"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `budget.insufficient` or `idempotency.conflict` or `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listCircuitBreakers: {
         parameters: {
             query?: never;
@@ -4673,6 +4942,81 @@ export interface operations {
             };
             /** @description Error `validation.unprocessable_entity` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
