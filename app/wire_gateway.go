@@ -36,6 +36,9 @@ func (a *App) wireGateway(deps *handlers.Deps, ledger *budget.Service) error {
 	if a.cfg.OpenAIAPIKey != "" || a.cfg.OpenAIBaseURL != config.DefaultOpenAIBaseURL {
 		providers[gateway.ProviderOpenAI] = &gateway.OpenAI{BaseURL: a.cfg.OpenAIBaseURL, APIKey: a.cfg.OpenAIAPIKey, Client: client}
 	}
+	if a.cfg.AnthropicAPIKey != "" {
+		providers[gateway.ProviderAnthropic] = gateway.NewAnthropic(a.cfg.AnthropicBaseURL, a.cfg.AnthropicAPIKey, client)
+	}
 	for name, breaker := range map[string]string{gateway.ProviderOpenAI: breakerOpenAI, gateway.ProviderAnthropic: breakerAnthropic} {
 		if _, ok := providers[name]; !ok {
 			continue

@@ -51,6 +51,12 @@ type Provider interface {
 	Stream(ctx context.Context, req Upstream, emit func(chunk []byte) error) (Usage, bool, error)
 }
 
+// checker is a Provider that refuses some requests before the call (one
+// whose translation cannot carry them): Check runs before the reservation.
+type checker interface {
+	Check(m Model, body []byte) error
+}
+
 // UpstreamError is a provider's refusal or failure. Status is the provider's
 // HTTP status, 0 when no answer came (network error or timeout).
 type UpstreamError struct {

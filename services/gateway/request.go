@@ -105,6 +105,11 @@ func (s *Service) parse(in ChatInput) (*call, error) {
 			"about %d prompt tokens plus %s %d exceed the context window of %s (%d)",
 			c.promptEstimate, field, c.maxTokens, m.Name, m.ContextWindow)})
 	}
+	if ch, ok := s.o.Providers[m.Provider].(checker); ok {
+		if err := ch.Check(m, body); err != nil {
+			return nil, err
+		}
+	}
 	sum := sha256.Sum256(body)
 	c.hash = hex.EncodeToString(sum[:])
 	return c, nil
