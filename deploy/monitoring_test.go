@@ -195,6 +195,11 @@ func TestDashboard(t *testing.T) {
 		"dlq_ingested_total",
 		`sum by (state) (rate(tasks_total{job=~"$job",namespace=~"$namespace",instance=~"$instance"}[5m]))`,
 		"escalations_open",
+		"llm_requests_total",
+		"llm_tokens_total",
+		"llm_cost_usd_total",
+		"llm_request_duration_seconds_bucket",
+		"llm_time_to_first_token_seconds_bucket",
 	} {
 		t.Run("uses "+metric, func(t *testing.T) {
 			if !strings.Contains(exprs, metric) {

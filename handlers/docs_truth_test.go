@@ -293,6 +293,10 @@ var scenarios = map[string]func(s *scenario){
 	"POST /api/v1/circuit-breakers/{name}/reset": func(s *scenario) {
 		s.send("a breaker", testenv.Request{Path: "/api/v1/circuit-breakers/database/reset", Token: s.token("admin")})
 	},
+	"GET /api/v1/usage": func(s *scenario) {
+		s.send("a bad since", testenv.Request{Path: "/api/v1/usage?since=yesterday", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/usage?tenant_id=acme", Token: s.tenantAdmin()})
+	},
 	"GET /api/v1/models": func(s *scenario) {
 		llm := s.gatewayServer()
 		s.sendTo(llm, "models configured", testenv.Request{Token: llm.Token(s.t(), "admin")})

@@ -23,6 +23,7 @@ type GatewayService interface {
 	Models() ([]gateway.Model, error)
 	Chat(ctx context.Context, actor audit.Actor, in gateway.ChatInput) (gateway.ChatResult, error)
 	ChatStream(ctx context.Context, actor audit.Actor, in gateway.ChatInput, w gateway.ChunkWriter) error
+	Usage(ctx context.Context, f gateway.UsageFilter) (gateway.UsageReport, error)
 }
 
 var _ GatewayService = (*gateway.Service)(nil)
@@ -50,6 +51,7 @@ func (h *Gateway) Register(api *gin.RouterGroup, _ RouteLimiter) {
 	g := api.Group("", middleware.Authenticated())
 	g.GET("/models", spend, h.Models)
 	g.POST("/chat/completions", spend, h.Chat)
+	g.GET("/usage", middleware.Require(auth.PermBudgetView), h.Usage)
 }
 
 // Models godoc
@@ -230,4 +232,55 @@ func traceHeaders(in http.Header) http.Header {
 		}
 	}
 	return out
+}
+
+// usageQuery is the query of GET /usage.
+type usageQuery struct {
+	TenantID  string `form:"tenant_id" binding:"omitempty,max=128,printascii"`
+	ProjectID string `form:"project_id" binding:"omitempty,max=128,printascii"`
+	Since     string `form:"since" binding:"omitempty,max=64"`
+	Until     string `form:"until" binding:"omitempty,max=64"`
+}
+
+// Usage godoc
+//
+//	@Summary		Tokens and cost of the LLM gateway's calls
+//	@ID			getUsage
+//	@Description	Sums the ledger's commit rows of gateway calls (each carries its model, prompt and completion tokens and its cost from the model's prices): in total, by model and by project, for a time range (since inclusive, until exclusive; open when omitted). Streams cut short count with the tokens they were billed for. A caller bound to a tenant sees its tenant only (naming another is 404); a platform principal sees every tenant's unless it names one. Needs budget.view.
+//	@Tags			llm
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			tenant_id	query		string	false	"only this tenant"		maxlength(128)
+//	@Param			project_id	query		string	false	"only this project"		maxlength(128)
+//	@Param			since		query		string	false	"RFC 3339, inclusive"	format(date-time)
+//	@Param			until		query		string	false	"RFC 3339, exclusive"	format(date-time)
+//	@Success		200			{object}	UsageReport
+//	@Failure		401			{object}	middleware.ErrorBody	"auth.unauthorized"
+//	@Failure		403			{object}	middleware.ErrorBody	"auth.forbidden"
+//	@Failure		404			{object}	middleware.ErrorBody	"resource.not_found: tenant \"acme\" not found"
+//	@Failure		422			{object}	middleware.ErrorBody	"validation.unprocessable_entity"
+//	@Failure		429			{object}	middleware.ErrorBody	"rate_limit.exceeded"
+//	@Failure		500			{object}	middleware.ErrorBody	"internal.error"
+//	@Failure		503			{object}	middleware.ErrorBody	"service.unavailable"
+//	@Router			/api/v1/usage [get]
+func (h *Gateway) Usage(c *gin.Context) {
+	var q usageQuery
+	if !bindQuery(c, &q) {
+		return
+	}
+	since, until, err := timeRange(q.Since, q.Until)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	tenant, ok := tenantFilterOf(c, h.Tenants, q.TenantID)
+	if !ok {
+		return
+	}
+	r, err := h.Service.Usage(c.Request.Context(), gateway.UsageFilter{TenantID: tenant, ProjectID: q.ProjectID, Since: since, Until: until})
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, usageReport(r))
 }

@@ -440,3 +440,56 @@ func TestGatewayTenancy(t *testing.T) {
 		t.Errorf("globex/p9 used = %d, want 17", b.Used)
 	}
 }
+
+// GET /usage sums the ledger's gateway commits by model and by project,
+// within a time range and the caller's tenant.
+func TestGatewayUsage(t *testing.T) {
+	s := newGatewayServer(t)
+	ensureTenant(t, s.Server, "acme")
+	for _, call := range []struct{ tenant, project string }{{"default", "a"}, {"default", "a"}, {"default", "b"}, {"acme", "a"}} {
+		s.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/chat/completions", Token: s.admin, Body: chatBody(100, ""),
+			Header: map[string]string{"X-Tenant-ID": call.tenant, "X-Project-ID": call.project}}).WantStatus(t, http.StatusOK)
+	}
+	// A failed call bills nothing and adds nothing.
+	s.fake.FailNext(http.StatusBadRequest)
+	s.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/chat/completions", Token: s.admin, Body: chatBody(100, "")}).
+		WantError(t, http.StatusUnprocessableEntity, "validation.unprocessable_entity")
+	var got struct {
+		Total struct {
+			Calls, PromptTokens, CompletionTokens, TotalTokens int64
+			CostUSD                                            float64 `json:"cost_usd"`
+		}
+		ByModel []struct {
+			Model string
+			Calls int64
+		} `json:"by_model"`
+		ByProject []struct {
+			ProjectID   string `json:"project_id"`
+			Calls       int64
+			TotalTokens int64 `json:"total_tokens"`
+		} `json:"by_project"`
+	}
+	s.Get(t, "/api/v1/usage?tenant_id=default", s.admin).WantStatus(t, http.StatusOK).JSON(t, &got)
+	if got.Total.Calls != 3 || got.Total.CostUSD != 3*(10*1.0+7*2.0)/1e6 || len(got.ByModel) != 1 || got.ByModel[0].Model != "fake-mini" ||
+		len(got.ByProject) != 2 || got.ByProject[0].ProjectID != "a" || got.ByProject[0].Calls != 2 || got.ByProject[0].TotalTokens != 34 {
+		t.Errorf("usage of default = %+v", got)
+	}
+	// Every tenant for the platform admin naming none; nothing before the calls.
+	s.Get(t, "/api/v1/usage", s.admin).WantStatus(t, http.StatusOK).JSON(t, &got)
+	if got.Total.Calls != 4 {
+		t.Errorf("usage of every tenant: %d calls, want 4", got.Total.Calls)
+	}
+	s.Get(t, "/api/v1/usage?until=2000-01-01T00:00:00Z", s.admin).WantStatus(t, http.StatusOK).JSON(t, &got)
+	if got.Total.Calls != 0 || len(got.ByModel) != 0 {
+		t.Errorf("usage until 2000: %+v, want nothing", got)
+	}
+	s.Get(t, "/api/v1/usage?since=yesterday", s.admin).WantError(t, http.StatusUnprocessableEntity, "validation.unprocessable_entity")
+	// A tenant-bound caller sees its own tenant and no other.
+	moveUser(t, s.Server, "operator", "acme")
+	operator := s.Token(t, "operator")
+	s.Get(t, "/api/v1/usage", operator).WantStatus(t, http.StatusOK).JSON(t, &got)
+	if got.Total.Calls != 1 {
+		t.Errorf("acme's usage: %d calls, want 1", got.Total.Calls)
+	}
+	s.Get(t, "/api/v1/usage?tenant_id=default", operator).WantError(t, http.StatusNotFound, "resource.not_found")
+}

@@ -77,3 +77,54 @@ type ChatUsageInfo struct {
 	CompletionTokens int64 `json:"completion_tokens" example:"5"`
 	TotalTokens      int64 `json:"total_tokens" example:"17"`
 } // @name ChatUsage
+
+// UsageReport is GET /usage: tokens and cost in total, by model, by project.
+type UsageReport struct {
+	Total     UsageTotals    `json:"total"`
+	ByModel   []ModelUsage   `json:"by_model"`
+	ByProject []ProjectUsage `json:"by_project"`
+} // @name UsageReport
+
+// UsageTotals are the sums of a set of calls.
+type UsageTotals struct {
+	Calls            int64   `json:"calls" example:"42"`
+	PromptTokens     int64   `json:"prompt_tokens" example:"12000"`
+	CompletionTokens int64   `json:"completion_tokens" example:"3400"`
+	TotalTokens      int64   `json:"total_tokens" example:"15400"`
+	CostUSD          float64 `json:"cost_usd" example:"0.00384"`
+} // @name UsageTotals
+
+// ModelUsage is one model's sums.
+type ModelUsage struct {
+	Model            string  `json:"model" example:"gpt-4o-mini"`
+	Calls            int64   `json:"calls" example:"42"`
+	PromptTokens     int64   `json:"prompt_tokens" example:"12000"`
+	CompletionTokens int64   `json:"completion_tokens" example:"3400"`
+	TotalTokens      int64   `json:"total_tokens" example:"15400"`
+	CostUSD          float64 `json:"cost_usd" example:"0.00384"`
+} // @name ModelUsage
+
+// ProjectUsage is one project's sums.
+type ProjectUsage struct {
+	ProjectID        string  `json:"project_id" example:"support-bot"`
+	Calls            int64   `json:"calls" example:"42"`
+	PromptTokens     int64   `json:"prompt_tokens" example:"12000"`
+	CompletionTokens int64   `json:"completion_tokens" example:"3400"`
+	TotalTokens      int64   `json:"total_tokens" example:"15400"`
+	CostUSD          float64 `json:"cost_usd" example:"0.00384"`
+} // @name ProjectUsage
+
+func usageReport(r gateway.UsageReport) UsageReport {
+	out := UsageReport{
+		Total:     UsageTotals{Calls: r.Total.Calls, PromptTokens: r.Total.PromptTokens, CompletionTokens: r.Total.CompletionTokens, TotalTokens: r.Total.PromptTokens + r.Total.CompletionTokens, CostUSD: r.Total.CostUSD},
+		ByModel:   make([]ModelUsage, len(r.ByModel)),
+		ByProject: make([]ProjectUsage, len(r.ByProject)),
+	}
+	for i, l := range r.ByModel {
+		out.ByModel[i] = ModelUsage{Model: l.Name, Calls: l.Calls, PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, TotalTokens: l.PromptTokens + l.CompletionTokens, CostUSD: l.CostUSD}
+	}
+	for i, l := range r.ByProject {
+		out.ByProject[i] = ProjectUsage{ProjectID: l.Name, Calls: l.Calls, PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, TotalTokens: l.PromptTokens + l.CompletionTokens, CostUSD: l.CostUSD}
+	}
+	return out
+}

@@ -56,6 +56,7 @@ var rbacRoutes = []rbacRoute{
 	// The matrix's server configures no model: an allowed call is the 503
 	// that names what to set (gateway_test.go covers the 200s).
 	{Method: http.MethodGet, Path: "/api/v1/models", Perm: auth.PermBudgetSpend, OK: http.StatusServiceUnavailable},
+	{Method: http.MethodGet, Path: "/api/v1/usage", Perm: auth.PermBudgetView},
 	{Method: http.MethodPost, Path: "/api/v1/chat/completions", Perm: auth.PermBudgetSpend, OK: http.StatusServiceUnavailable,
 		Body: map[string]any{"model": "fake-mini", "messages": []any{map[string]any{"role": "user", "content": "hi"}}}},
 	{Method: http.MethodPut, Path: "/api/v1/budget/limits", Perm: auth.PermBudgetConfigure, Body: map[string]any{

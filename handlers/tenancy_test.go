@@ -97,6 +97,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST /budget/release", auth.PermBudgetSpend, http.StatusOK, settle("/api/v1/budget/release", 0)},
 		{"GET /budget/state", auth.PermBudgetView, http.StatusOK, query("/api/v1/budget/state?project_id=p1")},
 		{"GET /budget/reservations", auth.PermBudgetView, http.StatusOK, query("/api/v1/budget/reservations?limit=5")},
+		{"GET /usage", auth.PermBudgetView, http.StatusOK, query("/api/v1/usage?project_id=p1")},
 		{"PUT /budget/limits", auth.PermBudgetConfigure, http.StatusOK, func(t *testing.T, token, tenant string) *testenv.Response {
 			body := map[string]any{"project_id": "p1", "total_limit": 100_000}
 			if tenant != "" {

@@ -709,6 +709,26 @@ export interface paths {
         patch: operations["updateTenant"];
         trace?: never;
     };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tokens and cost of the LLM gateway's calls
+         * @description Sums the ledger's commit rows of gateway calls (each carries its model, prompt and completion tokens and its cost from the model's prices): in total, by model and by project, for a time range (since inclusive, until exclusive; open when omitted). Streams cut short count with the tokens they were billed for. A caller bound to a tenant sees its tenant only (naming another is 404); a platform principal sees every tenant's unless it names one. Needs budget.view.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -1660,6 +1680,20 @@ export interface components {
              */
             readonly object: "list";
         };
+        ModelUsage: {
+            /** @example 42 */
+            readonly calls: number;
+            /** @example 3400 */
+            readonly completion_tokens: number;
+            /** @example 0.00384 */
+            readonly cost_usd: number;
+            /** @example gpt-4o-mini */
+            readonly model: string;
+            /** @example 12000 */
+            readonly prompt_tokens: number;
+            /** @example 15400 */
+            readonly total_tokens: number;
+        };
         PasswordChange: {
             /**
              * @description NewPassword is 8 to 72 bytes and differs from the current one.
@@ -1678,6 +1712,20 @@ export interface components {
              * @example a new password 42
              */
             password: string;
+        };
+        ProjectUsage: {
+            /** @example 42 */
+            readonly calls: number;
+            /** @example 3400 */
+            readonly completion_tokens: number;
+            /** @example 0.00384 */
+            readonly cost_usd: number;
+            /** @example support-bot */
+            readonly project_id: string;
+            /** @example 12000 */
+            readonly prompt_tokens: number;
+            /** @example 15400 */
+            readonly total_tokens: number;
         };
         Readiness: {
             readonly checks: {
@@ -2031,6 +2079,23 @@ export interface components {
         TenantPatch: {
             /** @example Acme Corporation */
             name?: string;
+        };
+        UsageReport: {
+            readonly by_model: components["schemas"]["ModelUsage"][];
+            readonly by_project: components["schemas"]["ProjectUsage"][];
+            total: components["schemas"]["UsageTotals"];
+        };
+        UsageTotals: {
+            /** @example 42 */
+            readonly calls: number;
+            /** @example 3400 */
+            readonly completion_tokens: number;
+            /** @example 0.00384 */
+            readonly cost_usd: number;
+            /** @example 12000 */
+            readonly prompt_tokens: number;
+            /** @example 15400 */
+            readonly total_tokens: number;
         };
         User: {
             /**
@@ -6115,6 +6180,108 @@ export interface operations {
             };
             /** @description Error `request.too_large` */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description only this tenant */
+                tenant_id?: string;
+                /** @description only this project */
+                project_id?: string;
+                /** @description RFC 3339, inclusive */
+                since?: string;
+                /** @description RFC 3339, exclusive */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
