@@ -26,7 +26,7 @@ type gatewayServer struct {
 	admin string
 }
 
-func newGatewayServer(t *testing.T, kv ...string) *gatewayServer {
+func newGatewayServer(t testing.TB, kv ...string) *gatewayServer {
 	t.Helper()
 	fake := testenv.NewFakeOpenAI(t)
 	srv := testenv.Quick(t, append([]string{"LLM_MODELS", testenv.FakeModels, "OPENAI_BASE_URL", fake.URL() + "/v1"}, kv...)...)
