@@ -25,13 +25,13 @@ type Audit struct {
 
 // AuditQuery are the filters of GET /audit.
 type AuditQuery struct {
-	UserID       string `form:"user_id" binding:"max=200"`
-	Action       string `form:"action" binding:"max=200"`
-	ResourceType string `form:"resource_type" binding:"max=200"`
-	ResourceID   string `form:"resource_id" binding:"max=200"`
+	UserID       string `form:"user_id" binding:"omitempty,ident,max=200"`
+	Action       string `form:"action" binding:"omitempty,ident,max=200"`
+	ResourceType string `form:"resource_type" binding:"omitempty,ident,max=200"`
+	ResourceID   string `form:"resource_id" binding:"omitempty,ident,max=200"`
 	Since        string `form:"since" binding:"max=64"`
 	Until        string `form:"until" binding:"max=64"`
-	Cursor       string `form:"cursor" binding:"max=500"`
+	Cursor       string `form:"cursor" binding:"omitempty,ident,max=500"`
 	Limit        int    `form:"limit" binding:"omitempty,min=1"`
 }
 

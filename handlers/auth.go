@@ -36,7 +36,7 @@ type Auth struct {
 
 // LoginRequest is the body of POST /auth/login.
 type LoginRequest struct {
-	Username string `json:"username" binding:"required,max=128" example:"admin" maxLength:"128"`
+	Username string `json:"username" binding:"required,ident,max=128" example:"admin" maxLength:"128"`
 	// Password is at most 72 bytes (bcrypt's limit); longer ones are refused with 422.
 	Password string `json:"password" binding:"required,max=1024" example:"admin123" maxLength:"72"`
 } // @name LoginRequest

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/binding"
@@ -22,8 +24,15 @@ import (
 // failure it attaches the error for the renderer and returns false:
 // malformed JSON → 400, a wrong type or failed rule → 422 naming the field,
 // a body over the limit → 413.
+//
+// Every string of the body then passes the edge check (edge.go): valid UTF-8
+// without NUL, and the identifier rule where a field is tagged `ident`.
 func bindJSON(c *gin.Context, dst any) bool {
 	if err := decodeJSON(c.Request.Body, dst); err != nil {
+		_ = c.Error(err)
+		return false
+	}
+	if err := checkStrings(dst); err != nil {
 		_ = c.Error(err)
 		return false
 	}
@@ -34,17 +43,32 @@ func bindJSON(c *gin.Context, dst any) bool {
 	return true
 }
 
-// bindQuery binds query parameters (`form` tags) and validates them.
+// bindQuery binds query parameters (`form` tags), checks their strings at the
+// edge and validates them.
 func bindQuery(c *gin.Context, dst any) bool {
 	if err := c.ShouldBindQuery(dst); err != nil {
 		_ = c.Error(bindingError(err))
 		return false
 	}
+	if err := checkStrings(dst); err != nil {
+		_ = c.Error(err)
+		return false
+	}
 	return true
 }
 
+// decodeJSON decodes one JSON value. The body is read whole first (the body
+// limit bounds it) so that invalid UTF-8, which encoding/json would silently
+// turn into U+FFFD, is refused as malformed JSON (RFC 8259 §8.1).
 func decodeJSON(body io.Reader, dst any) error {
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return jsonError(err)
+	}
+	if !utf8.Valid(raw) {
+		return errs.New(errs.CodeInvalidRequest, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
@@ -156,6 +180,13 @@ func ruleMessage(fe validator.FieldError) string {
 		return "must be one of: " + strings.ReplaceAll(fe.Param(), " ", ", ")
 	case "printascii":
 		return "must contain printable ASCII characters only"
+	case tagIdent:
+		if s, ok := fe.Value().(string); ok {
+			if p := identProblem(s); p != "" {
+				return p
+			}
+		}
+		return "must be an identifier: valid UTF-8, no control characters, not blank"
 	case "uuid", "uuid4":
 		return "must be a UUID"
 	case "rfc3339":
@@ -164,26 +195,23 @@ func ruleMessage(fe validator.FieldError) string {
 	return "failed rule " + fe.Tag()
 }
 
-// jsonFieldNames registers the field-name function once: the validator is
-// gin's process-wide one, and routers built concurrently (parallel tests, or
-// one being built while another validates) must not race on it.
-var jsonFieldNames sync.Once
+// validatorSetUp registers the field-name function and the edge rules once:
+// the validator is gin's process-wide one, and routers built concurrently
+// (parallel tests, or one being built while another validates) must not race
+// on it.
+var validatorSetUp sync.Once
 
-// useJSONFieldNames makes validator report fields by their json (or form) name.
-func useJSONFieldNames() {
-	jsonFieldNames.Do(func() {
+// setUpValidator makes validator report fields by their json (or form) name
+// and know the `ident` rule of edge.go.
+func setUpValidator() {
+	validatorSetUp.Do(func() {
 		v, ok := binding.Validator.Engine().(*validator.Validate)
 		if !ok {
 			return
 		}
-		v.RegisterTagNameFunc(func(f reflect.StructField) string {
-			for _, tag := range []string{"json", "form", "uri"} {
-				name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
-				if name != "" && name != "-" {
-					return name
-				}
-			}
-			return f.Name
-		})
+		v.RegisterTagNameFunc(fieldName)
+		if err := v.RegisterValidation(tagIdent, validIdent); err != nil {
+			panic(err) // only an empty tag name fails
+		}
 	})
 }

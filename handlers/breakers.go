@@ -126,6 +126,7 @@ func (h *Breakers) ResetAll(c *gin.Context) {
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: no circuit breaker has this name"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"

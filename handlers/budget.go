@@ -85,7 +85,10 @@ func (h *Budget) Request(c *gin.Context) {
 	if !bindJSON(c, &body) {
 		return
 	}
-	key := c.GetHeader(headerIdempotencyKey)
+	key, ok := headerIdent(c, headerIdempotencyKey)
+	if !ok {
+		return
+	}
 	switch {
 	case key == "":
 		key = body.RequestID

@@ -11,15 +11,15 @@ import (
 type BudgetRequestBody struct {
 	// TenantID is required for a platform principal; a caller bound to a
 	// tenant may omit it (its own tenant) or name its own.
-	TenantID  string `json:"tenant_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"acme"`
-	ProjectID string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
-	TaskID    string `json:"task_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"task-42"`
-	Model     string `json:"model" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"gpt-4o"`
+	TenantID  string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128,printascii" maxLength:"128" example:"acme"`
+	ProjectID string `json:"project_id" binding:"required,ident,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
+	TaskID    string `json:"task_id" binding:"required,ident,max=128,printascii" minLength:"1" maxLength:"128" example:"task-42"`
+	Model     string `json:"model" binding:"required,ident,max=128,printascii" minLength:"1" maxLength:"128" example:"gpt-4o"`
 	// EstimatedTokens is reserved whole: a whole number from 1 to 1,000,000,000.
 	EstimatedTokens int64  `json:"estimated_tokens" binding:"required,min=1,max=1000000000" minimum:"1" maximum:"1000000000" example:"1500"`
 	Purpose         string `json:"purpose,omitempty" binding:"max=256,printascii" maxLength:"256" example:"answer synthesis"`
 	// RequestID is accepted as the idempotency key when no Idempotency-Key header is sent.
-	RequestID string `json:"request_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"req-7f3a"`
+	RequestID string `json:"request_id,omitempty" binding:"omitempty,ident,max=128,printascii" maxLength:"128" example:"req-7f3a"`
 } // @name BudgetRequest
 
 // BudgetApproval is the answer of an approved reservation (also of its replays).
@@ -34,9 +34,9 @@ type BudgetApproval struct {
 type BudgetCommitBody struct {
 	// TenantID is required for a platform principal; a caller bound to a
 	// tenant may omit it (its own tenant) or name its own.
-	TenantID      string `json:"tenant_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"acme"`
-	ProjectID     string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
-	ReservationID string `json:"reservation_id" binding:"required,max=128,printascii" maxLength:"128" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
+	TenantID      string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128,printascii" maxLength:"128" example:"acme"`
+	ProjectID     string `json:"project_id" binding:"required,ident,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
+	ReservationID string `json:"reservation_id" binding:"required,ident,max=128,printascii" maxLength:"128" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 	// ActualTokens is what the call really used; it may exceed the estimate
 	// up to estimated_tokens × BUDGET_COMMIT_MAX_RATIO.
 	ActualTokens int64 `json:"actual_tokens" binding:"required,min=1,max=1000000000" minimum:"1" maximum:"1000000000" example:"1320"`
@@ -46,9 +46,9 @@ type BudgetCommitBody struct {
 type BudgetReleaseBody struct {
 	// TenantID is required for a platform principal; a caller bound to a
 	// tenant may omit it (its own tenant) or name its own.
-	TenantID      string `json:"tenant_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"acme"`
-	ProjectID     string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
-	ReservationID string `json:"reservation_id" binding:"required,max=128,printascii" maxLength:"128" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
+	TenantID      string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128,printascii" maxLength:"128" example:"acme"`
+	ProjectID     string `json:"project_id" binding:"required,ident,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
+	ReservationID string `json:"reservation_id" binding:"required,ident,max=128,printascii" maxLength:"128" format:"uuid" example:"01963b4e-8a2c-7d41-9b1e-3f6a2c8d9e10"`
 } // @name BudgetRelease
 
 // BudgetSettlement is the answer of a commit or a release.
@@ -63,8 +63,8 @@ type BudgetSettlement struct {
 type BudgetLimitBody struct {
 	// TenantID is required for a platform principal; a caller bound to a
 	// tenant may omit it (its own tenant) or name its own.
-	TenantID  string `json:"tenant_id,omitempty" binding:"max=128,printascii" maxLength:"128" example:"acme"`
-	ProjectID string `json:"project_id" binding:"required,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
+	TenantID  string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128,printascii" maxLength:"128" example:"acme"`
+	ProjectID string `json:"project_id" binding:"required,ident,max=128,printascii" minLength:"1" maxLength:"128" example:"support-bot"`
 	// TotalLimit may be 0 (a frozen budget) and may be below used+reserved.
 	TotalLimit *int64 `json:"total_limit" binding:"required,min=0,max=1000000000000" minimum:"0" maximum:"1000000000000" example:"250000"`
 } // @name BudgetLimit
@@ -114,17 +114,17 @@ type BudgetReservationList struct {
 
 // budgetStateQuery is the query of GET /budget/state.
 type budgetStateQuery struct {
-	TenantID  string `form:"tenant_id" binding:"omitempty,max=128,printascii"`
-	ProjectID string `form:"project_id" binding:"required,max=128,printascii"`
+	TenantID  string `form:"tenant_id" binding:"omitempty,ident,max=128,printascii"`
+	ProjectID string `form:"project_id" binding:"required,ident,max=128,printascii"`
 }
 
 // budgetListQuery is the query of GET /budget/reservations.
 type budgetListQuery struct {
-	TenantID  string `form:"tenant_id" binding:"omitempty,max=128,printascii"`
-	ProjectID string `form:"project_id" binding:"omitempty,max=128,printascii"`
+	TenantID  string `form:"tenant_id" binding:"omitempty,ident,max=128,printascii"`
+	ProjectID string `form:"project_id" binding:"omitempty,ident,max=128,printascii"`
 	Status    string `form:"status" binding:"omitempty,oneof=pending committed released expired"`
 	Limit     int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor    string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor    string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 func budgetApproval(a budget.Approval) BudgetApproval {

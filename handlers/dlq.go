@@ -87,11 +87,11 @@ type DLQResolveResponse struct {
 // dlqListQuery is the query of GET /dlq.
 type dlqListQuery struct {
 	Resolved string `form:"resolved" binding:"omitempty,oneof=true false"`
-	Subject  string `form:"subject" binding:"omitempty,max=255"`
+	Subject  string `form:"subject" binding:"omitempty,ident,max=255"`
 	Since    string `form:"since" binding:"omitempty,max=64"`
 	Until    string `form:"until" binding:"omitempty,max=64"`
 	Limit    int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor   string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor   string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 // Register implements Resource.
@@ -158,6 +158,7 @@ func (h *DLQ) List(c *gin.Context) {
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: DLQ message not found"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"

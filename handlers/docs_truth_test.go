@@ -77,7 +77,7 @@ func TestSpecTellsTheTruth(t *testing.T) {
 	}
 
 	// 4. The database fails under a logged-in admin (its account is read from
-	// the database on every request).
+	// the database on every request): 503, the token could not be checked.
 	broken := testenv.Quick(t)
 	admin := broken.Token(t, "admin")
 	if err := broken.App.DB().Close(); err != nil {
@@ -356,6 +356,9 @@ func (w *walker) generic(srv *testenv.Server, o operation) {
 			probe{"admin with malformed JSON", "admin", "", `{"`},
 			probe{"admin with a body over MAX_BODY_BYTES", "admin", "", `{"x":"` + strings.Repeat("x", 4096) + `"}`})
 	}
+	if strings.Contains(o.path, "{") {
+		probes = append(probes, probe{"admin with a NUL byte in a path parameter", "admin", "", exampleBody(o)})
+	}
 	for _, p := range probes {
 		token := p.token
 		switch p.role {
@@ -365,8 +368,17 @@ func (w *walker) generic(srv *testenv.Server, o operation) {
 		default:
 			token = srv.Token(w.t, p.role)
 		}
-		w.send(srv, o, p.name, w.request(o, token, p.body))
+		req := w.request(o, token, p.body)
+		if strings.Contains(p.name, "NUL byte in a path") {
+			req.Path = nulPath(o)
+		}
+		w.send(srv, o, p.name, req)
 	}
+}
+
+// nulPath is the operation's path with a NUL byte in every parameter.
+func nulPath(o operation) string {
+	return regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(o.path, "a%00b")
 }
 
 // request is a request of o with its path parameters filled.
@@ -440,6 +452,13 @@ func (w *walker) checkCoverage() {
 		o := w.ops[k]
 		got := w.answers[k]
 		for status, resp := range o.responses() {
+			if status == http.StatusInternalServerError {
+				// 500 internal.error is the answer of a bug (a panic, an
+				// error no service classified), documented everywhere
+				// because a bug can be anywhere; no situation may produce
+				// it, and TestSpecFuzz fails when one does.
+				continue
+			}
 			if !slices.ContainsFunc(got, func(a answer) bool { return a.status == status }) {
 				w.t.Errorf("%s documents %d, but no situation produced it: remove the @Failure/@Success line, or add a scenario that provokes it", k, status)
 				continue

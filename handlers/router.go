@@ -61,7 +61,7 @@ type Deps struct {
 
 // NewRouter builds the Gin engine with the fixed middleware order of STYLE §7.
 func NewRouter(d Deps) (*gin.Engine, error) {
-	useJSONFieldNames()
+	setUpValidator()
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Gin would answer "/x/" with a bare 301/307 written before any
@@ -83,6 +83,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	r.Use(
 		middleware.RequestID(),
+		middleware.SecurityHeaders(),
 		// The probes: polled every few seconds, logged at debug.
 		middleware.AccessLog(d.Log, "/health", "/health/live", "/health/ready", "/metrics"),
 		d.HTTPMetrics.Handler(),
@@ -118,7 +119,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	for _, register := range d.Public {
 		register(api, limits)
 	}
-	limited := api.Group("", limits.Role())
+	limited := api.Group("", limits.Role(), checkPathParams())
 	for _, res := range d.Resources {
 		res.Register(limited, limits)
 	}

@@ -33,7 +33,7 @@ type Tenants struct {
 type TenantCreateBody struct {
 	// ID is a slug: 1 to 64 lowercase letters, digits, '-' and '_', starting
 	// with a letter or digit. It never changes.
-	ID string `json:"id" binding:"required,max=64" minLength:"1" maxLength:"64" example:"acme"`
+	ID string `json:"id" binding:"required,ident,max=64" minLength:"1" maxLength:"64" example:"acme"`
 	// Name is shown to people; the id when omitted.
 	Name string `json:"name,omitempty" binding:"max=800" maxLength:"200" example:"Acme Corp"`
 } // @name TenantCreate
@@ -62,7 +62,7 @@ type TenantList struct {
 // tenantListQuery is the query of GET /tenants.
 type tenantListQuery struct {
 	Limit  int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 // Register implements Resource.
@@ -156,6 +156,7 @@ func (h *Tenants) Create(c *gin.Context) {
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: tenant \"acme\" not found"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"

@@ -23,7 +23,7 @@ type Validate struct {
 type ValidateRequest struct {
 	// LLMResponse is the model's raw text, at most 256 KiB; the JSON is taken
 	// from a ```json fence or else the first complete JSON value in it.
-	LLMResponse string `json:"llm_response" binding:"required" example:"Here is my plan: {\"synthesis_reasoning\": \"Two agents disagree on retries\", \"action_plan\": [{\"priority\": 1, \"type\": \"fix\", \"issue\": \"Retry storm\", \"agent\": \"worker\"}]}"`
+	LLMResponse string `json:"llm_response" binding:"required" edge:"raw" example:"Here is my plan: {\"synthesis_reasoning\": \"Two agents disagree on retries\", \"action_plan\": [{\"priority\": 1, \"type\": \"fix\", \"issue\": \"Retry storm\", \"agent\": \"worker\"}]}"`
 } // @name ValidationRequest
 
 // ValidateResponse is a valid answer: the normalised data and any warnings.

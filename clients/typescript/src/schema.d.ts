@@ -4256,6 +4256,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error `rate_limit.exceeded` */
             429: {
                 headers: {
@@ -4433,6 +4442,15 @@ export interface operations {
             };
             /** @description Error `resource.not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6070,6 +6088,15 @@ export interface operations {
             };
             /** @description Error `resource.not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
