@@ -268,6 +268,23 @@ func signToken(t *testing.T, method jwt.SigningMethod, c jwt.MapClaims, kid stri
 	return s
 }
 
+// signTokenCrit signs a token with a "crit" header naming an extension
+// (RFC 7515 §4.1.11) that a verifier must understand or refuse.
+func signTokenCrit(t *testing.T, method jwt.SigningMethod, c jwt.MapClaims, kid string, key any) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, c)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	tok.Header["crit"] = []string{"exp-policy"}
+	tok.Header["exp-policy"] = "ignore"
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // flipSignature changes one character in the middle of the signature.
 func flipSignature(token string) string {
 	i := strings.LastIndex(token, ".") + 10
@@ -319,6 +336,12 @@ func TestTokenAttacksRS256(t *testing.T) {
 		"no exp":                          signToken(t, jwt.SigningMethodRS256, claimsWith(good, "exp", nil), kid, key),
 		"no jti":                          signToken(t, jwt.SigningMethodRS256, claimsWith(good, "jti", nil), kid, key),
 		"unknown subject":                 signToken(t, jwt.SigningMethodRS256, claimsWith(good, "sub", uuid.NewString()), kid, key),
+		"a lifetime beyond JWT_TTL":       signToken(t, jwt.SigningMethodRS256, claimsWith(good, "exp", time.Now().Add(srv.Config.JWTTTL+time.Hour).Unix()), kid, key),
+		"a crit header":                   signTokenCrit(t, jwt.SigningMethodRS256, good, kid, key),
+		"a NUL byte in sub":               signToken(t, jwt.SigningMethodRS256, claimsWith(good, "sub", "a\x00b"), kid, key),
+		"invalid UTF-8 in sub":            signToken(t, jwt.SigningMethodRS256, claimsWith(good, "sub", "a\xffb"), kid, key),
+		"sub not a user id":               signToken(t, jwt.SigningMethodRS256, claimsWith(good, "sub", "admin"), kid, key),
+		"a NUL byte in jti":               signToken(t, jwt.SigningMethodRS256, claimsWith(good, "jti", "a\x00b"), kid, key),
 		"flipped signature byte":          flipSignature(observer),
 		"payload tampered to admin":       tamperPayload(t, observer, `"role":"observer"`, `"role":"admin"`),
 		"garbage":                         "not.a.jwt",
@@ -341,18 +364,23 @@ func TestTokenAttacksHS256(t *testing.T) {
 		t.Fatal("control: a correctly crafted token is refused")
 	}
 	attacks := map[string]string{
-		"alg none":       signToken(t, jwt.SigningMethodNone, good, "", jwt.UnsafeAllowNoneSignatureType),
-		"RS256 instead":  signToken(t, jwt.SigningMethodRS256, good, "", rsaKey),
-		"HS512":          signToken(t, jwt.SigningMethodHS512, good, "", []byte(secret)),
-		"wrong secret":   signToken(t, jwt.SigningMethodHS256, good, "", []byte(strings.Repeat("x", 40))),
-		"wrong iss":      signToken(t, jwt.SigningMethodHS256, claimsWith(good, "iss", "evil"), "", []byte(secret)),
-		"wrong aud":      signToken(t, jwt.SigningMethodHS256, claimsWith(good, "aud", "other"), "", []byte(secret)),
-		"expired":        signToken(t, jwt.SigningMethodHS256, claimsWith(good, "exp", past), "", []byte(secret)),
-		"not yet valid":  signToken(t, jwt.SigningMethodHS256, claimsWith(good, "nbf", future), "", []byte(secret)),
-		"flipped byte":   flipSignature(observer),
-		"tampered role":  tamperPayload(t, observer, `"role":"observer"`, `"role":"admin"`),
-		"empty bearer":   " ",
-		"two-part token": "abc.def",
+		"alg none":      signToken(t, jwt.SigningMethodNone, good, "", jwt.UnsafeAllowNoneSignatureType),
+		"RS256 instead": signToken(t, jwt.SigningMethodRS256, good, "", rsaKey),
+		"HS512":         signToken(t, jwt.SigningMethodHS512, good, "", []byte(secret)),
+		"wrong secret":  signToken(t, jwt.SigningMethodHS256, good, "", []byte(strings.Repeat("x", 40))),
+		"wrong iss":     signToken(t, jwt.SigningMethodHS256, claimsWith(good, "iss", "evil"), "", []byte(secret)),
+		"wrong aud":     signToken(t, jwt.SigningMethodHS256, claimsWith(good, "aud", "other"), "", []byte(secret)),
+		"expired":       signToken(t, jwt.SigningMethodHS256, claimsWith(good, "exp", past), "", []byte(secret)),
+		"not yet valid": signToken(t, jwt.SigningMethodHS256, claimsWith(good, "nbf", future), "", []byte(secret)),
+		"a lifetime beyond JWT_TTL": signToken(t, jwt.SigningMethodHS256,
+			claimsWith(good, "exp", time.Now().Add(srv.Config.JWTTTL+time.Hour).Unix()), "", []byte(secret)),
+		"a crit header":     signTokenCrit(t, jwt.SigningMethodHS256, good, "", []byte(secret)),
+		"a NUL byte in sub": signToken(t, jwt.SigningMethodHS256, claimsWith(good, "sub", "a\x00b"), "", []byte(secret)),
+		"sub not a user id": signToken(t, jwt.SigningMethodHS256, claimsWith(good, "sub", "' OR 1=1 --"), "", []byte(secret)),
+		"flipped byte":      flipSignature(observer),
+		"tampered role":     tamperPayload(t, observer, `"role":"observer"`, `"role":"admin"`),
+		"empty bearer":      " ",
+		"two-part token":    "abc.def",
 	}
 	for name, tok := range attacks {
 		t.Run(name, func(t *testing.T) {

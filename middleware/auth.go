@@ -26,6 +26,10 @@ type TokenVerifier interface {
 // Identify verifies a bearer token when one is present and remembers the
 // identity. It never rejects: an invalid token leaves the request anonymous
 // (rate limited by IP), and Authenticated answers 401 where a token is needed.
+// A verification that failed for an infrastructure reason (the database or
+// the revocation store is down) is remembered instead: the rate limits
+// answer it (503) rather than count the caller as anonymous, and so does
+// Authenticated.
 func Identify(v TokenVerifier) gin.HandlerFunc {
 	if v == nil {
 		return func(c *gin.Context) { c.Next() }
@@ -42,6 +46,16 @@ func Identify(v TokenVerifier) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// verifyFailure is the infrastructure failure of Identify, if any.
+func verifyFailure(c *gin.Context) (error, bool) {
+	v, ok := c.Get(ctxVerifyErr)
+	if !ok {
+		return nil, false
+	}
+	err, ok := v.(error)
+	return err, ok
 }
 
 // BearerToken returns the token of an "Authorization: Bearer <token>" header.
@@ -69,8 +83,8 @@ func IdentityFrom(c *gin.Context) (auth.Identity, bool) {
 func Authenticated() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if _, ok := IdentityFrom(c); !ok {
-			if err, failed := c.Get(ctxVerifyErr); failed {
-				_ = c.Error(err.(error))
+			if err, failed := verifyFailure(c); failed {
+				_ = c.Error(err)
 				c.Abort()
 				return
 			}

@@ -47,6 +47,9 @@ func NewRateLimits(l Limiter) *RateLimits {
 // id, anyone else as "anonymous" by client IP.
 func (r *RateLimits) Role() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if unverified(c) {
+			return
+		}
 		role, key := string(auth.RoleAnonymous), ratelimit.IPKey(c.ClientIP())
 		if id, ok := IdentityFrom(c); ok {
 			role, key = string(id.Role), ratelimit.UserKey(id.UserID)
@@ -64,6 +67,9 @@ func (r *RateLimits) Scope(name string) gin.HandlerFunc {
 	}
 	perIP := r.limiter.ScopePerIP(name)
 	return func(c *gin.Context) {
+		if unverified(c) {
+			return
+		}
 		key := ratelimit.IPKey(c.ClientIP())
 		if id, ok := IdentityFrom(c); ok && !perIP {
 			key = ratelimit.UserKey(id.UserID)
@@ -71,6 +77,25 @@ func (r *RateLimits) Scope(name string) gin.HandlerFunc {
 		res, err := r.limiter.Scope(c.Request.Context(), name, key)
 		r.apply(c, res, err)
 	}
+}
+
+// unverified answers the request with the infrastructure failure of its
+// token's verification, if there was one: the caller presented a token that
+// could not be checked, so it is neither anonymous (whose per-IP limit every
+// client behind one NAT shares) nor known, and counting it would be wrong
+// either way. The answer is the failure's own (503 service.unavailable).
+func unverified(c *gin.Context) bool {
+	err, failed := verifyFailure(c)
+	if !failed {
+		return false
+	}
+	if _, ok := IdentityFrom(c); ok {
+		return false
+	}
+	c.Header("Retry-After", "1")
+	_ = c.Error(err)
+	c.Abort()
+	return true
 }
 
 // apply sets the headers and rejects the request when the limit is reached.

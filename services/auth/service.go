@@ -49,9 +49,9 @@ type Service struct {
 	opts   Options
 	now    func() time.Time
 
-	// dummyHash is verified when the username is unknown, so an unknown user
-	// costs the same bcrypt work as a wrong password.
-	dummyHash string
+	// work makes every login cost the same bcrypt work, known user or not
+	// (an unknown user is compared with a dummy hash).
+	work *loginWork
 
 	logins   *prometheus.CounterVec
 	cache    *userCache
@@ -91,8 +91,8 @@ func New(users *Users, tokens *Tokens, store Store, auditor Auditor, log *slog.L
 	if o.DefaultTenant == "" {
 		return nil, errors.New("auth: a default tenant is required")
 	}
-	dummy, err := hashPassword("dummy password that never matches", users.cost)
-	if err != nil {
+	work := newLoginWork(users)
+	if _, err := work.dummy(users.cost); err != nil {
 		return nil, err
 	}
 	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -108,7 +108,7 @@ func New(users *Users, tokens *Tokens, store Store, auditor Auditor, log *slog.L
 	logins.WithLabelValues("fail")
 	return &Service{
 		users: users, tokens: tokens, store: store, audit: auditor, log: log, opts: o, now: o.Now,
-		dummyHash: dummy, logins: logins,
+		work: work, logins: logins,
 		cache:    &userCache{ttl: o.UserCacheTTL, now: o.Now, items: map[string]cachedUser{}},
 		verified: &verifiedTokens{ttl: o.TokenCacheTTL, items: map[string]verifiedToken{}, loggedOut: map[string]time.Time{}},
 	}, nil
@@ -136,7 +136,9 @@ func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
 		return Identity{}, unauthorized()
 	}
 	if err != nil {
-		return Identity{}, err
+		// The database, not the token, failed: 503, never a 401 that would
+		// log the client out, nor an anonymous caller (middleware.Identify).
+		return Identity{}, errs.Wrap(errs.CodeUnavailable, "the token's account cannot be checked right now; try again shortly", err)
 	}
 	if u.Disabled || c.issuedBefore(u.validAfter()) {
 		return Identity{}, unauthorized()

@@ -51,6 +51,7 @@ type Tokens struct {
 	issuer   string
 	audience string
 	ttl      time.Duration
+	leeway   time.Duration
 	secret   []byte
 	keys     *KeySet
 	now      func() time.Time
@@ -77,7 +78,7 @@ func NewTokens(o TokenOptions) (*Tokens, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	t := &Tokens{issuer: o.Issuer, audience: o.Audience, ttl: o.TTL, secret: o.Secret, keys: o.Keys, now: o.Now}
+	t := &Tokens{issuer: o.Issuer, audience: o.Audience, ttl: o.TTL, leeway: o.Leeway, secret: o.Secret, keys: o.Keys, now: o.Now}
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{t.Algorithm()}),
 		jwt.WithIssuer(o.Issuer),
@@ -155,20 +156,61 @@ func (t *Tokens) Issue(u User) (Issued, error) {
 // Parse checks signature, algorithm, kid, issuer, audience and the time
 // claims, and returns the claims. Every failure is the same 401
 // auth.unauthorized: a client learns nothing about which check failed.
+//
+// Beyond the library's checks: a token with a "crit" header is refused (RFC
+// 7515 §4.1.11: no extension is understood here); its lifetime (exp − iat)
+// may not exceed the TTL plus the leeway, so a leaked signing key or a
+// misconfigured issuer cannot mint tokens that live for years; sub must be a
+// user id (a canonical UUID) and jti a key-safe identifier, so no claim
+// reaches the database or the revocation store with bytes they refuse.
 func (t *Tokens) Parse(token string) (Claims, error) {
 	var c Claims
 	_, err := t.parser.ParseWithClaims(token, &c, t.key)
 	if err != nil {
 		return Claims{}, errs.Wrap(errs.CodeUnauthorized, "the bearer token is invalid, expired or revoked", err)
 	}
-	if c.Subject == "" || c.ID == "" {
-		return Claims{}, errs.New(errs.CodeUnauthorized, "the bearer token is invalid, expired or revoked")
+	if err := t.checkClaims(c); err != nil {
+		return Claims{}, errs.Wrap(errs.CodeUnauthorized, "the bearer token is invalid, expired or revoked", err)
 	}
 	return c, nil
 }
 
+// maxClaimID bounds the jti (ours are 36-character UUIDs).
+const maxClaimID = 128
+
+// checkClaims checks what the parser does not: the lifetime and the shape
+// of sub and jti (iat and exp are present: the parser requires exp, and iat
+// is checked here).
+func (t *Tokens) checkClaims(c Claims) error {
+	if c.IssuedAt == nil || c.ExpiresAt == nil {
+		return errors.New("token has no iat")
+	}
+	if life := c.ExpiresAt.Sub(c.IssuedAt.Time); life > t.ttl+t.leeway {
+		return fmt.Errorf("token lifetime %s exceeds the maximum %s", life, t.ttl+t.leeway)
+	}
+	if id, err := uuid.Parse(c.Subject); err != nil || id.String() != c.Subject {
+		return errors.New("sub is not a user id")
+	}
+	if c.ID == "" || len(c.ID) > maxClaimID || !printableASCII(c.ID) {
+		return errors.New("jti is empty, too long or not printable ASCII")
+	}
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // key is the jwt.Keyfunc: the secret, or the RSA key named by the kid header.
 func (t *Tokens) key(tok *jwt.Token) (any, error) {
+	if _, ok := tok.Header["crit"]; ok {
+		return nil, errors.New("token has a crit header")
+	}
 	if t.keys == nil {
 		return t.secret, nil
 	}
