@@ -31,8 +31,11 @@ const (
 // Order matters: the lockout counter of (username, client IP) is incremented
 // first, atomically, so N replicas together allow at most LOGIN_MAX_ATTEMPTS
 // bcrypt checks per window, and a locked-out attempt costs no hashing. An
-// unknown user is checked against a dummy hash, so the answer and the time it
-// takes do not reveal which usernames exist. A success resets the counter.
+// unknown user is checked against a dummy hash and every check is padded to
+// the same bcrypt work (loginWork), so the answer and the time it takes do not
+// reveal which usernames exist, whatever cost their hashes were made at. A
+// success resets the counter and rehashes a password stored at another cost
+// than BCRYPT_COST.
 func (s *Service) Login(ctx context.Context, actor audit.Actor, username, password string) (Session, error) {
 	if err := checkPasswordLength(password); err != nil {
 		return Session{}, err
@@ -52,13 +55,16 @@ func (s *Service) Login(ctx context.Context, actor audit.Actor, username, passwo
 
 	u, lookupErr := s.users.account(ctx, name)
 	if lookupErr != nil && !errs.Is(lookupErr, errs.CodeNotFound) {
-		return Session{}, lookupErr
+		return Session{}, errs.Wrap(errs.CodeUnavailable, "login is unavailable right now; try again shortly", lookupErr)
 	}
-	hash := s.dummyHash
+	hash := "" // a dummy one
 	if lookupErr == nil {
 		hash = u.PasswordHash
 	}
-	match := passwordMatches(hash, password)
+	match, err := s.work.check(ctx, hash, password)
+	if err != nil {
+		return Session{}, errs.Wrap(errs.CodeUnavailable, "login is unavailable right now; try again shortly", err)
+	}
 	reason := ""
 	switch {
 	case lookupErr != nil:
@@ -89,6 +95,11 @@ func (s *Service) Login(ctx context.Context, actor audit.Actor, username, passwo
 	}
 	if err := s.store.Delete(ctx, key); err != nil {
 		s.log.WarnContext(ctx, "could not reset the login lockout counter", slog.Any("error", err))
+	}
+	if changed, err := s.users.rehash(ctx, u.ID, u.PasswordHash, password); err != nil {
+		s.log.WarnContext(ctx, "could not rehash a password at BCRYPT_COST", slog.String("user_id", u.ID), slog.Any("error", err))
+	} else if changed {
+		s.log.InfoContext(ctx, "password rehashed at BCRYPT_COST", slog.String("user_id", u.ID))
 	}
 	s.cache.forget(u.ID)
 	s.logins.WithLabelValues("success").Inc()

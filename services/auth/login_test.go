@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,9 +12,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/platform/kv"
+	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
@@ -514,5 +518,62 @@ func TestLogoutRevokes(t *testing.T) {
 	f.db.Model(&models.AuditEntry{}).Where("action = ? AND resource_id = ?", auth.ActionLogout, id.TokenID).Count(&entries)
 	if entries != 1 {
 		t.Errorf("auth.logout entries = %d, want 1", entries)
+	}
+}
+
+// TestLoginRehashesAtTheCurrentCost: after BCRYPT_COST changed (the accounts
+// were hashed at 4, the service now hashes at 5), a successful login stores
+// the password again at the current cost; the password, its change time and
+// the live tokens stay valid. A failed login changes nothing.
+func TestLoginRehashesAtTheCurrentCost(t *testing.T) {
+	f := newFixture(t, fixtureOpts{secret: "rehash-secret-rehash-secret-0123456789"})
+	ctx := context.Background()
+	before := f.user(t, "operator")
+	old, err := f.svc.Login(ctx, actor("192.0.2.1"), "operator", "operator123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	costOf := func() int {
+		t.Helper()
+		var hash string
+		if err := f.db.Table("users").Select("password_hash").Where("username = ?", "operator").Row().Scan(&hash); err != nil {
+			t.Fatal(err)
+		}
+		c, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if got := costOf(); got != 4 {
+		t.Fatalf("cost before = %d, want 4", got)
+	}
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := auth.New(auth.NewUsers(f.db, 5, f.clock.now), f.tokens, f.store, audit.New(f.db), log, prometheus.NewRegistry(),
+		auth.Options{MaxAttempts: 5, LockoutTTL: time.Minute, UserCacheTTL: time.Second, Now: f.clock.now, DefaultTenant: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Login(ctx, actor("192.0.2.2"), "operator", "wrong"); !errs.Is(err, errs.CodeInvalidCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if got := costOf(); got != 4 {
+		t.Fatalf("cost after a failed login = %d, want 4", got)
+	}
+	if _, err := svc.Login(ctx, actor("192.0.2.2"), "operator", "operator123"); err != nil {
+		t.Fatal(err)
+	}
+	if got := costOf(); got != 5 {
+		t.Errorf("cost after a successful login = %d, want 5", got)
+	}
+	if _, err := svc.Login(ctx, actor("192.0.2.3"), "operator", "operator123"); err != nil {
+		t.Errorf("login with the rehashed password: %v", err)
+	}
+	if after := f.user(t, "operator"); !after.PasswordChangedAt.Equal(before.PasswordChangedAt) {
+		t.Errorf("password_changed_at moved from %v to %v", before.PasswordChangedAt, after.PasswordChangedAt)
+	}
+	if _, err := svc.Verify(ctx, old.Token); err != nil {
+		t.Errorf("a token issued before the rehash: %v", err)
 	}
 }
