@@ -34,23 +34,23 @@ type Users struct {
 // UserCreateBody is the body of POST /api/v1/users.
 type UserCreateBody struct {
 	// Username is stored trimmed and lowercased: 1 to 64 of a-z, 0-9 and . _ @ -.
-	Username string `json:"username" binding:"required,max=128" minLength:"1" maxLength:"64" example:"alice"`
+	Username string `json:"username" binding:"required,ident,max=128" minLength:"1" maxLength:"64" example:"alice"`
 	// Password is 8 to 72 bytes (bcrypt's limit; longer ones are refused, never truncated).
 	Password string `json:"password" binding:"required,max=1024" minLength:"8" maxLength:"72" example:"correct horse battery"`
-	Role     string `json:"role" binding:"required,max=32" enums:"admin,operator,developer,observer" example:"operator"`
+	Role     string `json:"role" binding:"required,ident,max=32" enums:"admin,operator,developer,observer" example:"operator"`
 	// TenantID is the account's tenant, which must exist. Omitted or empty
 	// makes a platform principal (bound to no tenant), which only an admin
 	// may be.
-	TenantID string `json:"tenant_id,omitempty" binding:"max=128" maxLength:"128" example:"default"`
+	TenantID string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128" maxLength:"128" example:"default"`
 } // @name UserCreate
 
 // UserPatchBody is the body of PATCH /api/v1/users/{id}; an omitted (or
 // null) field stays as it is.
 type UserPatchBody struct {
-	Role *string `json:"role,omitempty" binding:"omitempty,max=32" enums:"admin,operator,developer,observer" example:"developer"`
+	Role *string `json:"role,omitempty" binding:"omitempty,ident,max=32" enums:"admin,operator,developer,observer" example:"developer"`
 	// TenantID moves the account to an existing tenant; "" makes it a
 	// platform principal (admin role only).
-	TenantID *string `json:"tenant_id,omitempty" binding:"omitempty,max=128" maxLength:"128" example:"default"`
+	TenantID *string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128" maxLength:"128" example:"default"`
 	Disabled *bool   `json:"disabled,omitempty" example:"true"`
 } // @name UserPatch
 
@@ -85,11 +85,11 @@ type UserList struct {
 // userListQuery is the query of GET /users.
 type userListQuery struct {
 	Role     string `form:"role" binding:"omitempty,oneof=admin operator developer observer"`
-	TenantID string `form:"tenant_id" binding:"omitempty,max=128"`
+	TenantID string `form:"tenant_id" binding:"omitempty,ident,max=128"`
 	Platform bool   `form:"platform"`
 	Disabled *bool  `form:"disabled"`
 	Limit    int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor   string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor   string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 // Register implements Resource. User management is platform-level (DESIGN
@@ -198,6 +198,7 @@ func (h *Users) Create(c *gin.Context) {
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden | auth.forbidden: this endpoint is platform-level: only accounts bound to no tenant may use it"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: user not found"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
