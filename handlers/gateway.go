@@ -119,7 +119,18 @@ func (h *Gateway) Chat(c *gin.Context) {
 		return
 	}
 	id, _ := middleware.IdentityFrom(c)
-	named := c.GetHeader(headerTenantID)
+	named, ok := headerIdent(c, headerTenantID)
+	if !ok {
+		return
+	}
+	key, ok := headerIdent(c, headerIdempotencyKey)
+	if !ok {
+		return
+	}
+	project, ok := projectOf(c, id.ProjectID)
+	if !ok {
+		return
+	}
 	if named == "" && id.TenantID == "" {
 		named = h.DefaultTenant
 	}
@@ -127,9 +138,8 @@ func (h *Gateway) Chat(c *gin.Context) {
 	if !ok {
 		return
 	}
-	project := projectOf(c, id.ProjectID)
 	in := gateway.ChatInput{
-		TenantID: tenant, ProjectID: project, IdempotencyKey: c.GetHeader(headerIdempotencyKey),
+		TenantID: tenant, ProjectID: project, IdempotencyKey: key,
 		Body: raw, Header: traceHeaders(c.Request.Header),
 	}
 	if gateway.IsStream(raw) {
@@ -213,14 +223,16 @@ func (w *sseWriter) event(v any) {
 // projectOf is the project whose budget pays: the API key's bound project,
 // else X-Project-ID, else "default". A key bound to a project pays from it
 // whatever the header says, so a key cannot spend another project's budget.
-func projectOf(c *gin.Context, bound string) string {
+// On false the 422 of a header that is no identifier is attached.
+func projectOf(c *gin.Context, bound string) (string, bool) {
 	if bound != "" {
-		return bound
+		return bound, true
 	}
-	if p := c.GetHeader(headerProjectID); p != "" {
-		return p
+	p, ok := headerIdent(c, headerProjectID)
+	if !ok || p != "" {
+		return p, ok
 	}
-	return defaultProject
+	return defaultProject, true
 }
 
 // traceHeaders are the request headers propagated to the provider.
