@@ -35,13 +35,13 @@ type Agents struct {
 type AgentCreateBody struct {
 	// TenantID: a caller bound to a tenant may omit it or name its own; a
 	// platform principal must name one.
-	TenantID string `json:"tenant_id,omitempty" binding:"max=128" maxLength:"64" example:"acme"`
+	TenantID string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128" maxLength:"64" example:"acme"`
 	// ID is a slug unique in the tenant: 1 to 64 lowercase letters, digits,
 	// '-' and '_', starting with a letter or digit. It never changes.
-	ID   string `json:"id" binding:"required,max=64" minLength:"1" maxLength:"64" example:"builder-1"`
-	Role string `json:"role" binding:"required,max=32" enums:"security,developer,reviewer,tester,architect" example:"developer"`
+	ID   string `json:"id" binding:"required,ident,max=64" minLength:"1" maxLength:"64" example:"builder-1"`
+	Role string `json:"role" binding:"required,ident,max=32" enums:"security,developer,reviewer,tester,architect" example:"developer"`
 	// Status is active when omitted; only an active agent takes tasks.
-	Status string `json:"status,omitempty" binding:"max=32" enums:"active,paused,retired" example:"active"`
+	Status string `json:"status,omitempty" binding:"omitempty,ident,max=32" enums:"active,paused,retired" example:"active"`
 	// Metadata is any JSON object of at most 16 KiB.
 	Metadata map[string]any `json:"metadata,omitempty"`
 } // @name AgentCreate
@@ -49,8 +49,8 @@ type AgentCreateBody struct {
 // AgentPatchBody is the body of PATCH /api/v1/agents/{id}; an omitted field
 // stays as it is.
 type AgentPatchBody struct {
-	Role     *string         `json:"role,omitempty" binding:"omitempty,max=32" enums:"security,developer,reviewer,tester,architect" example:"reviewer"`
-	Status   *string         `json:"status,omitempty" binding:"omitempty,max=32" enums:"active,paused,retired" example:"paused"`
+	Role     *string         `json:"role,omitempty" binding:"omitempty,ident,max=32" enums:"security,developer,reviewer,tester,architect" example:"reviewer"`
+	Status   *string         `json:"status,omitempty" binding:"omitempty,ident,max=32" enums:"active,paused,retired" example:"paused"`
 	Metadata *map[string]any `json:"metadata,omitempty"`
 	// Force retires an agent that has tasks in progress (running, review,
 	// escalated); without it that is 409.
@@ -78,17 +78,17 @@ type AgentList struct {
 
 // agentListQuery is the query of GET /agents.
 type agentListQuery struct {
-	TenantID string `form:"tenant_id" binding:"omitempty,max=128"`
-	Role     string `form:"role" binding:"omitempty,max=32"`
-	Status   string `form:"status" binding:"omitempty,max=32"`
+	TenantID string `form:"tenant_id" binding:"omitempty,ident,max=128"`
+	Role     string `form:"role" binding:"omitempty,ident,max=32"`
+	Status   string `form:"status" binding:"omitempty,ident,max=32"`
 	Limit    int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor   string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor   string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 // tenantQuery names the tenant of a route addressed by an agent id, which is
 // unique only inside its tenant.
 type tenantQuery struct {
-	TenantID string `form:"tenant_id" binding:"omitempty,max=128"`
+	TenantID string `form:"tenant_id" binding:"omitempty,ident,max=128"`
 }
 
 // Register implements Resource.

@@ -33,9 +33,9 @@ type Escalations struct {
 
 // EscalationCreateBody is the body of POST /api/v1/escalations.
 type EscalationCreateBody struct {
-	TaskID      string `json:"task_id" binding:"required,max=64" format:"uuid" example:"6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22"`
+	TaskID      string `json:"task_id" binding:"required,ident,max=64" format:"uuid" example:"6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22"`
 	Reason      string `json:"reason" binding:"required,max=40000" minLength:"1" maxLength:"10000" example:"The agent cannot reproduce the failure locally."`
-	PatternType string `json:"pattern_type" binding:"required,max=32" enums:"skill_gap,agent_conflict,process_issue" example:"skill_gap"`
+	PatternType string `json:"pattern_type" binding:"required,ident,max=32" enums:"skill_gap,agent_conflict,process_issue" example:"skill_gap"`
 	// SuggestedFix is what the reporter would do about it.
 	SuggestedFix string `json:"suggested_fix,omitempty" binding:"max=40000" maxLength:"10000" example:"Give the agent access to the CI logs."`
 } // @name EscalationCreate
@@ -77,12 +77,12 @@ type EscalationList struct {
 
 // escalationListQuery is the query of GET /escalations.
 type escalationListQuery struct {
-	TenantID    string `form:"tenant_id" binding:"omitempty,max=128"`
+	TenantID    string `form:"tenant_id" binding:"omitempty,ident,max=128"`
 	Resolved    string `form:"resolved" binding:"omitempty,oneof=true false"`
-	PatternType string `form:"pattern_type" binding:"omitempty,max=32"`
-	TaskID      string `form:"task_id" binding:"omitempty,max=64"`
+	PatternType string `form:"pattern_type" binding:"omitempty,ident,max=32"`
+	TaskID      string `form:"task_id" binding:"omitempty,ident,max=64"`
 	Limit       int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor      string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor      string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 // Register implements Resource.
@@ -199,6 +199,7 @@ func (h *Escalations) List(c *gin.Context) {
 //	@Failure		401	{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403	{object}	middleware.ErrorBody	"auth.forbidden"
 //	@Failure		404	{object}	middleware.ErrorBody	"resource.not_found: escalation \"0c6d1e1a-8f5b-4a8e-9d0c-2b7e4f1a9c33\" not found"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429	{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500	{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503	{object}	middleware.ErrorBody	"service.unavailable"

@@ -40,11 +40,11 @@ type Tasks struct {
 type TaskCreateBody struct {
 	// TenantID: a caller bound to a tenant may omit it or name its own; a
 	// platform principal must name one.
-	TenantID    string `json:"tenant_id,omitempty" binding:"max=128" maxLength:"64" example:"acme"`
+	TenantID    string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128" maxLength:"64" example:"acme"`
 	Title       string `json:"title" binding:"required,max=800" minLength:"1" maxLength:"200" example:"Fix the flaky login test"`
 	Description string `json:"description,omitempty" binding:"max=40000" maxLength:"10000" example:"TestLogin fails one run in twenty on CI."`
 	// AgentID assigns the task to an active agent of the tenant.
-	AgentID string `json:"agent_id,omitempty" binding:"max=64" maxLength:"64" example:"builder-1"`
+	AgentID string `json:"agent_id,omitempty" binding:"omitempty,ident,max=64" maxLength:"64" example:"builder-1"`
 	// Metadata is any JSON object of at most 16 KiB.
 	Metadata map[string]any `json:"metadata,omitempty"`
 } // @name TaskCreate
@@ -55,7 +55,7 @@ type TaskPatchBody struct {
 	Title       *string `json:"title,omitempty" binding:"omitempty,max=800" minLength:"1" maxLength:"200" example:"Fix the flaky login test"`
 	Description *string `json:"description,omitempty" binding:"omitempty,max=40000" maxLength:"10000" example:"Fails on CI only; see run 812."`
 	// AgentID reassigns the task to an active agent of its tenant; "" unassigns it.
-	AgentID  *string         `json:"agent_id,omitempty" binding:"omitempty,max=64" maxLength:"64" example:"builder-1"`
+	AgentID  *string         `json:"agent_id,omitempty" binding:"omitempty,ident,max=64" maxLength:"64" example:"builder-1"`
 	Metadata *map[string]any `json:"metadata,omitempty"`
 	// State moves the task along its state machine: pending → running →
 	// review → completed, and failed or cancelled from any state that is
@@ -120,20 +120,20 @@ type TaskEventList struct {
 
 // taskListQuery is the query of GET /tasks.
 type taskListQuery struct {
-	TenantID  string `form:"tenant_id" binding:"omitempty,max=128"`
-	State     string `form:"state" binding:"omitempty,max=32"`
-	AgentID   string `form:"agent_id" binding:"omitempty,max=64"`
-	CreatedBy string `form:"created_by" binding:"omitempty,max=128"`
+	TenantID  string `form:"tenant_id" binding:"omitempty,ident,max=128"`
+	State     string `form:"state" binding:"omitempty,ident,max=32"`
+	AgentID   string `form:"agent_id" binding:"omitempty,ident,max=64"`
+	CreatedBy string `form:"created_by" binding:"omitempty,ident,max=128"`
 	Since     string `form:"since" binding:"omitempty,max=64"`
 	Until     string `form:"until" binding:"omitempty,max=64"`
 	Limit     int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor    string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor    string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 // pageQuery is the query of a list that only pages.
 type pageQuery struct {
 	Limit  int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 // Register implements Resource.
@@ -256,6 +256,7 @@ func (h *Tasks) List(c *gin.Context) {
 //	@Header			200	{string}	ETag	"the task's version, for If-Match"
 //	@Failure		401	{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		404	{object}	middleware.ErrorBody	"resource.not_found: task \"6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22\" not found"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429	{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500	{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503	{object}	middleware.ErrorBody	"service.unavailable"
@@ -345,6 +346,7 @@ func (h *Tasks) Update(c *gin.Context) {
 //	@Failure		403	{object}	middleware.ErrorBody	"auth.forbidden"
 //	@Failure		404	{object}	middleware.ErrorBody	"resource.not_found: task \"6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22\" not found"
 //	@Failure		409	{object}	middleware.ErrorBody	"state.conflict: task is running: a task in progress cannot be deleted; move it to failed or cancelled first"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429	{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500	{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503	{object}	middleware.ErrorBody	"service.unavailable"
