@@ -41,6 +41,8 @@ type console struct {
 	shots string
 	// created is the dead letter resolved by triageDeadLetter.
 	created string
+	// task and escalation are made by escalate.
+	task, escalation string
 }
 
 // TestConsole drives the operator console in Chromium against a real
@@ -224,10 +226,10 @@ func (c *console) triageDeadLetter() {
 	paid := c.publish(base+".orders.paid", `not json`, nats.Header{"error": {"schema mismatch"}})
 
 	c.signIn("admin", "admin123")
-	if got, want := c.menu(), []string{"Overview", "Dead letters", "Budgets", "Circuit breakers", "Audit"}; !slices.Equal(got, want) {
+	if got, want := c.menu(), []string{"Overview", "Dead letters", "Budgets", "Circuit breakers", "Tasks", "Escalations", "Audit"}; !slices.Equal(got, want) {
 		t.Errorf("admin's menu = %v, want %v", got, want)
 	}
-	c.do("overview", chromedp.Poll[chromedp.Void](`document.querySelectorAll("dl.stats .stat").length === 4`))
+	c.do("overview", chromedp.Poll[chromedp.Void](`document.querySelectorAll("dl.stats .stat").length === 6`))
 	c.accessible("overview")
 	c.shot("overview")
 
@@ -433,14 +435,96 @@ func (c *console) budget() {
 	c.shot("budgets")
 }
 
+// escalate makes, over the API as the admin, a running task of the tenant
+// "default" and opens an escalation of it, which moves it to escalated.
+func (c *console) escalate() {
+	t := c.t
+	t.Helper()
+	token := c.srv.Token(t, "admin")
+	var task struct {
+		ID      string `json:"id"`
+		Version int    `json:"version"`
+		State   string `json:"state"`
+	}
+	c.srv.Post(t, "/api/v1/tasks", token, map[string]any{"tenant_id": "default", "title": "Summarise the CI failures", "description": "nightly run"}).
+		WantStatus(t, http.StatusCreated).JSON(t, &task)
+	c.srv.Send(t, testenv.Request{Method: http.MethodPatch, Path: "/api/v1/tasks/" + task.ID, Token: token,
+		Body: map[string]any{"state": "running", "version": task.Version}}).WantStatus(t, http.StatusOK)
+	var esc struct {
+		ID        string `json:"id"`
+		TaskState string `json:"task_state"`
+	}
+	c.srv.Post(t, "/api/v1/escalations", token, map[string]any{"task_id": task.ID, "pattern_type": "skill_gap",
+		"reason": "The agent cannot read the CI logs", "suggested_fix": "Grant read access to the CI logs"}).
+		WantStatus(t, http.StatusCreated).JSON(t, &esc)
+	if esc.TaskState != "escalated" {
+		t.Fatalf("task state after the escalation = %q, want escalated", esc.TaskState)
+	}
+	c.task, c.escalation = task.ID, esc.ID
+}
+
+// resolveEscalation: the operator finds the escalated task by state, reads
+// its history and escalation, and resolves the escalation, which returns
+// the task to running.
+func (c *console) resolveEscalation() {
+	t := c.t
+	t.Helper()
+	c.goTo("#/tasks", "Tasks")
+	c.do("list escalated tasks",
+		chromedp.SetValue(chromedp.CSS(`select[name=state]`), "escalated"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const ids = Array.from(document.querySelectorAll("button.row")).map(b => b.dataset.id); return ids.length === 1 && ids[0] === %q })()`, c.task)),
+		chromedp.Click(chromedp.CSS(`button.row[data-id="`+c.task+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.detail ol.events li`)),
+	)
+	history := get(c.page, "read the history", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(".detail ol.events li strong")).map(s => s.textContent)`))
+	if len(history) < 3 {
+		t.Errorf("history shows %v, want the creation and two state changes", history)
+	}
+	c.accessible("tasks page")
+	c.shot("tasks")
+
+	c.goTo("#/escalations", "Escalations")
+	c.do("open the escalation",
+		chromedp.WaitVisible(chromedp.CSS(`button.row[data-id="`+c.escalation+`"]`)),
+		chromedp.Click(chromedp.CSS(`button.row[data-id="`+c.escalation+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.resolve textarea[name=resolution]`)),
+	)
+	c.accessible("escalations page")
+	c.shot("escalations")
+	c.do("resolve it",
+		chromedp.SendKeys(chromedp.CSS(`form.resolve textarea[name=resolution]`), "Granted read access to the CI logs"),
+		chromedp.Click(chromedp.CSS(`form.resolve button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.detail .notice`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`button.row[data-id="`+c.escalation+`"]`)),
+	)
+	if notice := get(c.page, "read the notice", chromedp.Text(chromedp.CSS(`.detail .notice`))); notice != "Resolved; the task is running." {
+		t.Errorf("notice %q, want the task running again", notice)
+	}
+	token := c.srv.Token(t, "admin")
+	var task struct {
+		State string `json:"state"`
+	}
+	c.srv.Get(t, "/api/v1/tasks/"+c.task, token).WantStatus(t, http.StatusOK).JSON(t, &task)
+	var esc struct {
+		Resolved   bool    `json:"resolved"`
+		Resolution *string `json:"resolution"`
+	}
+	c.srv.Get(t, "/api/v1/escalations/"+c.escalation, token).WantStatus(t, http.StatusOK).JSON(t, &esc)
+	if task.State != "running" || !esc.Resolved || esc.Resolution == nil || *esc.Resolution != "Granted read access to the CI logs" {
+		t.Errorf("stored task state %q, escalation %+v; want running and resolved with the text", task.State, esc)
+	}
+}
+
 // tenantOperator: the demo operator is bound to the tenant "default", so
 // the platform pages are not in its menu; it may read its tenant's budgets
 // but not configure them.
 func (c *console) tenantOperator() {
 	t := c.t
 	t.Helper()
+	c.escalate()
 	c.signIn("operator", "operator123")
-	if got, want := c.menu(), []string{"Overview", "Budgets"}; !slices.Equal(got, want) {
+	if got, want := c.menu(), []string{"Overview", "Budgets", "Tasks", "Escalations"}; !slices.Equal(got, want) {
 		t.Errorf("operator's menu = %v, want %v", got, want)
 	}
 	c.goTo("#/budgets", "Budgets")
@@ -451,6 +535,7 @@ func (c *console) tenantOperator() {
 	if n := c.writeControls(); n != 0 {
 		t.Errorf("operator sees %d write controls on the budgets page, want none (no budget.configure)", n)
 	}
+	c.resolveEscalation()
 	c.signOut("operator")
 }
 
@@ -460,10 +545,16 @@ func (c *console) observer() {
 	t := c.t
 	t.Helper()
 	c.signIn("observer", "obs123")
-	if got, want := c.menu(), []string{"Overview"}; !slices.Equal(got, want) {
+	if got, want := c.menu(), []string{"Overview", "Tasks"}; !slices.Equal(got, want) {
 		t.Errorf("observer's menu = %v, want %v", got, want)
 	}
-	for _, hash := range []string{"#/dlq", "#/budgets", "#/breakers", "#/audit"} {
+	c.goTo("#/tasks", "Tasks")
+	c.do("tasks", chromedp.Poll[chromedp.Void](`document.querySelectorAll("button.row").length > 0`))
+	if n := c.writeControls(); n != 0 {
+		t.Errorf("observer sees %d write controls on the tasks page", n)
+	}
+	c.goTo("#/overview", "Overview")
+	for _, hash := range []string{"#/dlq", "#/budgets", "#/breakers", "#/audit", "#/escalations", "#/keys"} {
 		c.do("try "+hash,
 			chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, hash)),
 			chromedp.Poll[chromedp.Void](`document.querySelector("main h1")?.textContent === "Overview"`),
@@ -472,7 +563,7 @@ func (c *console) observer() {
 			t.Errorf("observer sees %d write controls at %s", n, hash)
 		}
 	}
-	c.do("stats", chromedp.Poll[chromedp.Void](`document.querySelectorAll("dl.stats .stat").length === 4`))
+	c.do("stats", chromedp.Poll[chromedp.Void](`document.querySelectorAll("dl.stats .stat").length === 6`))
 	c.accessible("observer's overview")
 	c.signOut("observer")
 }

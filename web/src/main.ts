@@ -9,6 +9,7 @@ import { budgetsPage } from "./pages/budgets.js";
 import { dlqPage } from "./pages/dlq.js";
 import { overviewPage } from "./pages/overview.js";
 import { signInPage } from "./pages/signin.js";
+import { escalationsPage, tasksPage } from "./pages/work.js";
 
 /** A page draws itself into root and returns what stops it (timers). */
 export type Page = (root: HTMLElement, can: Abilities) => (() => void) | void;
@@ -25,6 +26,8 @@ const routes: Route[] = [
   { path: "dlq", title: "Dead letters", page: dlqPage, allowed: (c) => c.readDLQ },
   { path: "budgets", title: "Budgets", page: budgetsPage, allowed: (c) => c.viewBudgets },
   { path: "breakers", title: "Circuit breakers", page: breakersPage, allowed: (c) => c.viewBreakers },
+  { path: "tasks", title: "Tasks", page: tasksPage, allowed: (c) => c.has("task.view") },
+  { path: "escalations", title: "Escalations", page: escalationsPage, allowed: (c) => c.has("escalation.view") },
   { path: "audit", title: "Audit", page: auditPage, allowed: (c) => c.readAudit },
 ];
 
