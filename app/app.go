@@ -101,6 +101,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, build BuildIn
 	return a, nil
 }
 
+// dbWarmEvery is how often the pool is topped up to DB_MIN_CONNS.
+const dbWarmEvery = 30 * time.Second
+
 // openStores opens the database (applying the migrations, or with
 // MIGRATE_ON_START=false only verifying them), Redis when configured, and NATS.
 func (a *App) openStores(ctx context.Context) error {
@@ -109,6 +112,15 @@ func (a *App) openStores(ctx context.Context) error {
 		return err
 	}
 	a.db, a.migrator = db, runner
+	// DB_MIN_CONNS stay open: connections the server or the network closed
+	// are replaced here rather than by the next requests.
+	a.workers = append(a.workers, authPeriodic(dbWarmEvery, func() {
+		warmCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := db.Warm(warmCtx); err != nil {
+			a.log.Warn("could not reopen DB_MIN_CONNS database connections", slog.Any("error", err))
+		}
+	}))
 	a.log.Info("database", slog.String("mode", mode(a.cfg.DatabaseURL)), slog.String("dialect", string(db.Dialect)), slog.String("location", db.Location))
 	if a.cfg.MigrateOnStart {
 		a.log.Info("migrations up to date")

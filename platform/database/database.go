@@ -4,6 +4,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,6 +40,8 @@ type DB struct {
 	Dialect Dialect
 	// Location is where the data lives, safe to log.
 	Location string
+
+	minConns int
 }
 
 // Open connects and checks the connection with a ping.
@@ -73,9 +76,14 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		// of failing with "database is locked".
 		sqlDB.SetMaxOpenConns(1)
 	} else {
+		// DB_MIN_CONNS connections stay open and idle (no idle timeout for
+		// them: database/sql keeps up to MaxIdleConns idle connections and
+		// closes the ones above it), and are opened now rather than by the
+		// first requests; DB_MAX_CONNS bounds the pool.
 		sqlDB.SetMaxOpenConns(o.MaxConns)
 		sqlDB.SetMaxIdleConns(max(o.MinConns, 1))
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		sqlDB.SetConnMaxIdleTime(0)
+		sqlDB.SetConnMaxLifetime(time.Hour)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -83,7 +91,48 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	return &DB{DB: db, Dialect: dialect, Location: where}, nil
+	d := &DB{DB: db, Dialect: dialect, Location: where, minConns: o.MinConns}
+	if dialect == Postgres {
+		if err := d.Warm(pingCtx); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("open %d connections (DB_MIN_CONNS) to %s database: %w", o.MinConns, dialect, err)
+		}
+	}
+	return d, nil
+}
+
+// Warm opens connections until DB_MIN_CONNS are open, each checked with a
+// ping, and leaves them idle in the pool. Open calls it; the app calls it
+// again from time to time so that connections the server or a network
+// device closed (or ConnMaxLifetime retired) are replaced before a request
+// has to wait for one.
+func (d *DB) Warm(ctx context.Context) error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	if sqlDB.Stats().OpenConnections >= d.minConns {
+		return nil
+	}
+	// Holding DB_MIN_CONNS connections at once makes the pool open the
+	// missing ones (it hands out the idle ones first).
+	conns := make([]*sql.Conn, 0, d.minConns)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close() // back to the pool, idle
+		}
+	}()
+	for range d.minConns {
+		c, err := sqlDB.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+		if err := c.PingContext(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SQLiteDSN is the connection string of an SQLite file in WAL mode with a busy

@@ -1,0 +1,56 @@
+package database_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/golden-architecture/control-plane/internal/dbtest"
+	"github.com/golden-architecture/control-plane/platform/database"
+)
+
+// TestMinConnsAreOpen: DB_MIN_CONNS connections are open and idle as soon as
+// the database is opened, and Warm reopens them after they were closed.
+func TestMinConnsAreOpen(t *testing.T) {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("DB_MIN_CONNS applies to PostgreSQL: set TEST_DATABASE_URL")
+	}
+	url := dbtest.CreateDatabase(t, base, "t_minconns_"+randomSuffix(t))
+	ctx := context.Background()
+	db, err := database.Open(ctx, database.Options{URL: url, MinConns: 4, MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := sqlDB.Stats(); s.OpenConnections != 4 || s.Idle != 4 {
+		t.Fatalf("after Open: %d open, %d idle; want 4 and 4", s.OpenConnections, s.Idle)
+	}
+	// The pool drops its idle connections (as after a network failure).
+	sqlDB.SetMaxIdleConns(0)
+	sqlDB.SetMaxIdleConns(4)
+	if s := sqlDB.Stats(); s.OpenConnections != 0 {
+		t.Fatalf("after dropping the idle connections: %d open, want 0", s.OpenConnections)
+	}
+	if err := db.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := sqlDB.Stats(); s.OpenConnections != 4 || s.Idle != 4 {
+		t.Fatalf("after Warm: %d open, %d idle; want 4 and 4", s.OpenConnections, s.Idle)
+	}
+}
+
+func randomSuffix(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
