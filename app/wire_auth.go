@@ -113,6 +113,14 @@ func (a *App) seedUsers(ctx context.Context, users *auth.Users) error {
 			return err
 		}
 		a.log.Info("bootstrap admin", slog.String("username", auth.NormalizeUsername(a.cfg.AdminUsername)), slog.Bool("changed", changed))
+		return nil
+	}
+	var accounts int64
+	if err := a.db.WithContext(ctx).Table("users").Count(&accounts).Error; err != nil {
+		return fmt.Errorf("count accounts: %w", err)
+	}
+	if accounts == 0 {
+		a.log.Warn("no account exists and ADMIN_USERNAME is not set: nobody can log in; set ADMIN_USERNAME and ADMIN_PASSWORD, or create one with `control-plane users create --username … --role admin`")
 	}
 	return nil
 }
