@@ -31,6 +31,8 @@
 //	@tag.description			The agents of a tenant that tasks are assigned to: role, status (only an active agent takes tasks), metadata.
 //	@tag.name					escalations
 //	@tag.description			Tasks that need a human: opening one moves the task to escalated, resolving the last open one returns it to running; each is resolved exactly once.
+//	@tag.name					keys
+//	@tag.description			API keys of automated clients (gak_…, sent as Authorization: Bearer or X-API-Key): create (the secret is shown once), list, revoke, rotate with a grace period. A caller bound to a tenant manages its own tenant's keys only.
 //	@tag.name					dlq
 //	@tag.description			Messages that failed processing (NATS JetStream dlq.>): list, inspect, resolve, requeue to the original subject.
 //	@tag.name					circuit-breakers
@@ -97,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return users(ctx, args, getenv, stdin, stdout, stderr)
 	case "keys":
 		return keys(args, getenv, stdout)
+	case "apikeys":
+		return apikeysCmd(ctx, args, getenv, stdout, stderr)
 	case "reconcile":
 		return reconcile(ctx, args, getenv, stdout)
 	case "dlq":
@@ -138,6 +142,9 @@ func commands() []command {
 		{"users set-password", "change a password (asked the same way); tokens issued before stop verifying"},
 		{"keys rotate", "add a new current RS256 signing key (JWT_KEYS_DIR, else DATA_DIR/keys)"},
 		{"keys list", "list the RS256 keys that sign or still verify tokens"},
+		{"apikeys create", "create an API key for an automated client and print its secret once"},
+		{"apikeys list", "list the API keys (never their secrets)"},
+		{"apikeys revoke", "revoke an API key (servers refuse it within one second)"},
 		{"reconcile", "check that every budget's counters match its ledger and reservations"},
 		{"dlq publish", "publish a test dead letter to the configured NATS (NATS_URL, or the embedded server's port)"},
 		{"healthcheck", "exit 0 when GET /health/live on this host's PORT answers 200 (container HEALTHCHECK)"},

@@ -10,6 +10,7 @@ import (
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/handlers"
 	"github.com/golden-architecture/control-plane/platform/kv"
+	"github.com/golden-architecture/control-plane/services/apikeys"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
 )
@@ -20,8 +21,10 @@ import (
 // user is cached (a disabled account, a role, tenant or password change by
 // another replica applies within this: the 1 s of issue 19; the replica that
 // made the change drops its copy at once),
-// and how long a checked token is trusted before its signature and revocation
-// are checked again (a logout on another replica applies within this).
+// and how long a checked token or API key is trusted before its signature and
+// revocation (or the key's row and its creator) are checked again (a logout,
+// a key's revocation or rotation, a disabled creator on another replica
+// apply within this).
 const (
 	keyReloadEvery   = 30 * time.Second
 	keyReloadMinGap  = time.Second
@@ -45,8 +48,8 @@ func KeysDir(cfg config.Config) string {
 func KeyRetention(cfg config.Config) time.Duration { return cfg.JWTTTL + keyReloadEvery }
 
 // wireAuth builds users, tokens, lockout and revocation, seeds accounts, and
-// registers login/logout/me, the JWKS document, the audit listing and the
-// admin config endpoint.
+// registers login/logout/me, the JWKS document, the audit listing, the API
+// keys (accepted wherever a token is) and the admin config endpoint.
 func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
 	store := a.kvStore()
 	users := auth.NewUsers(a.db.DB, a.cfg.BcryptCost, nil)
@@ -69,6 +72,8 @@ func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
+	keys := apikeys.New(a.db.DB, auditor, apikeys.Options{CheckTTL: tokenCacheTTL, Log: a.log})
+	svc.UseKeys(keys)
 	h := &handlers.Auth{Service: svc, Keys: tokens}
 	deps.Verifier = svc
 	deps.Root = append(deps.Root, h.RegisterRoot)
@@ -76,6 +81,7 @@ func (a *App) wireAuth(ctx context.Context, deps *handlers.Deps) error {
 	deps.Resources = append(deps.Resources, h,
 		&handlers.Users{Service: svc},
 		&handlers.Audit{Service: auditor},
+		&handlers.Keys{Service: keys, Tenants: a.tenants},
 		&handlers.Admin{Config: a.cfg.Redacted})
 	return nil
 }

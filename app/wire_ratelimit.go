@@ -79,10 +79,12 @@ func rate(r config.Rate) ratelimit.Rate {
 	return ratelimit.Rate{Formatted: r.String(), Period: r.Period, Limit: r.Limit}
 }
 
-// rateLimitScopes are the metric label values: the roles and route scopes.
+// rateLimitScopes are the metric label values: the roles, the route scopes
+// and the scope of API keys' own limits.
 func rateLimitScopes(opts ratelimit.Options) []string {
 	out := slices.Sorted(maps.Keys(opts.Roles))
-	return append(out, slices.Sorted(maps.Keys(opts.Scopes))...)
+	out = append(out, slices.Sorted(maps.Keys(opts.Scopes))...)
+	return append(out, ratelimit.ScopeAPIKey)
 }
 
 var _ handlers.RouteLimiter = (*middleware.RateLimits)(nil)

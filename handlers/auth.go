@@ -131,11 +131,12 @@ func (h *Auth) Login(c *gin.Context) {
 //
 //	@Summary		Log out
 //	@ID			logout
-//	@Description	Revokes the presented token (its jti) until it expires; using it afterwards answers 401 — at once on the replica that served the logout, within 1 s on the others (each replica trusts a token it checked for 1 s).
+//	@Description	Revokes the presented token (its jti) until it expires; using it afterwards answers 401 — at once on the replica that served the logout, within 1 s on the others (each replica trusts a token it checked for 1 s). An API key does not log out (400): revoke it with DELETE /api/v1/keys/{id}.
 //	@Tags			auth
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Success		200		{object}	StatusResponse
+//	@Failure		400		{object}	middleware.ErrorBody	"validation.invalid_request: an API key does not log out: revoke it with DELETE /api/v1/keys/{id}"
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"

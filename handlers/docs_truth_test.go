@@ -275,6 +275,32 @@ var scenarios = map[string]func(s *scenario){
 		s.send("open", testenv.Request{Path: "/api/v1/escalations/" + id + "/resolve", Token: s.token("admin"), Body: `{"resolution":"done"}`})
 		s.send("resolved", testenv.Request{Path: "/api/v1/escalations/" + id + "/resolve", Token: s.token("admin"), Body: `{"resolution":"again"}`})
 	},
+	"POST /api/v1/keys": func(s *scenario) {
+		s.send("a role above the creator's", testenv.Request{Token: s.token("operator"), Body: `{"name":"x","role":"admin"}`})
+		s.send("another tenant", testenv.Request{Token: s.tenantAdmin(), Body: `{"name":"x","role":"observer","tenant_id":"acme"}`})
+	},
+	"GET /api/v1/keys": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/keys?cursor=not-a-cursor", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/keys?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"GET /api/v1/keys/{id}": func(s *scenario) {
+		s.send("a key", testenv.Request{Path: "/api/v1/keys/" + s.key("observer").ID, Token: s.token("admin")})
+	},
+	"DELETE /api/v1/keys/{id}": func(s *scenario) {
+		s.send("a key", testenv.Request{Path: "/api/v1/keys/" + s.key("observer").ID, Token: s.token("admin")})
+	},
+	"POST /api/v1/keys/{id}/rotate": func(s *scenario) {
+		admin := s.token("admin")
+		k := s.key("observer").ID
+		s.send("a key", testenv.Request{Path: "/api/v1/keys/" + k + "/rotate", Token: admin, Body: `{"grace_seconds":60}`})
+		s.send("a grace too long", testenv.Request{Path: "/api/v1/keys/" + k + "/rotate", Token: admin, Body: `{"grace_seconds":604801}`})
+		s.send("an admin key by an operator", testenv.Request{Path: "/api/v1/keys/" + s.key("admin").ID + "/rotate", Token: s.token("operator"), Body: `{}`})
+		s.srv.Send(s.t(), testenv.Request{Method: http.MethodDelete, Path: "/api/v1/keys/" + k, Token: admin}).WantStatus(s.t(), http.StatusOK)
+		s.send("a revoked key", testenv.Request{Path: "/api/v1/keys/" + k + "/rotate", Token: admin, Body: `{}`})
+	},
+	"POST /api/v1/auth/logout": func(s *scenario) {
+		s.send("an API key", testenv.Request{Token: s.key("observer").Secret})
+	},
 	"GET /api/v1/dlq": func(s *scenario) {
 		s.send("a bad since", testenv.Request{Path: "/api/v1/dlq?since=yesterday", Token: s.token("admin")})
 	},
@@ -588,6 +614,11 @@ type scenario struct {
 func (s *scenario) t() *testing.T { return s.w.t }
 
 func (s *scenario) token(role string) string { return s.srv.Token(s.t(), role) }
+
+// key creates a key of role in tenant default as the platform admin.
+func (s *scenario) key(role string) keyCreated {
+	return createKey(s.t(), s.srv.Client, s.token("admin"), map[string]any{"name": "truth", "role": role, "tenant_id": "default"})
+}
 
 // tenantAdmin is a token of truthTenantAdmin.
 func (s *scenario) tenantAdmin() string { return s.srv.Login(s.t(), truthTenantAdmin, testPassword) }

@@ -106,6 +106,13 @@ var rbacRoutes = []rbacRoute{
 	{Method: http.MethodGet, Path: "/api/v1/escalations/" + noSuchID, Perm: auth.PermEscalationView, OK: http.StatusNotFound},
 	{Method: http.MethodPost, Path: "/api/v1/escalations/" + noSuchID + "/resolve", Perm: auth.PermEscalationResolve, OK: http.StatusNotFound,
 		Body: map[string]any{"resolution": "rbac matrix"}},
+	{Method: http.MethodPost, Path: "/api/v1/keys", Perm: auth.PermKeyManage, OK: http.StatusCreated, Body: map[string]any{
+		"name": "rbac matrix", "role": "observer", "tenant_id": "default"}},
+	{Method: http.MethodGet, Path: "/api/v1/keys", Perm: auth.PermKeyManage},
+	{Method: http.MethodGet, Path: "/api/v1/keys/00000000-0000-0000-0000-000000000000", Perm: auth.PermKeyManage, OK: http.StatusNotFound},
+	{Method: http.MethodDelete, Path: "/api/v1/keys/00000000-0000-0000-0000-000000000000", Perm: auth.PermKeyManage, OK: http.StatusNotFound},
+	{Method: http.MethodPost, Path: "/api/v1/keys/00000000-0000-0000-0000-000000000000/rotate", Perm: auth.PermKeyManage,
+		OK: http.StatusNotFound, Body: map[string]any{"grace_seconds": 0}},
 	{Method: http.MethodPost, Path: "/api/v1/validate/consensus", Body: map[string]any{
 		"llm_response": `{"decision":"approve","confidence":1,"reasoning":"ok"}`}},
 	{Method: http.MethodPost, Path: "/api/v1/validate/patterns", Body: map[string]any{
@@ -227,7 +234,6 @@ var unguarded = map[auth.Permission]string{
 	auth.PermLearningApprove: "learning governance is the next issue",
 	auth.PermLearningView:    "learning governance is the next issue",
 	auth.PermDLQResolve:      "POST /dlq/{id}/resolve needs system.admin, as the seed says",
-	auth.PermKeyManage:       "the API key routes are not served yet",
 }
 
 // TestEveryPermissionGuardsARoute: /auth/me promises no power that guards

@@ -113,6 +113,14 @@ func TestTenantIsolation(t *testing.T) {
 			return s.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/chat/completions", Token: token,
 				Body: chatBody(10, ""), Header: header})
 		}},
+		{"POST /keys", auth.PermKeyManage, http.StatusCreated, func(t *testing.T, token, tenant string) *testenv.Response {
+			body := map[string]any{"name": "isolation", "role": "observer"}
+			if tenant != "" {
+				body["tenant_id"] = tenant
+			}
+			return s.Post(t, "/api/v1/keys", token, body)
+		}},
+		{"GET /keys", auth.PermKeyManage, http.StatusOK, query("/api/v1/keys?limit=5")},
 	}
 	withTenant := func(body map[string]any, tenant string) map[string]any {
 		if tenant != "" {
@@ -195,6 +203,9 @@ func TestTenantIsolation(t *testing.T) {
 	var r models.BudgetReservation
 	if err := s.App.DB().Where("id = ?", s.globexReservation).Take(&r).Error; err != nil || r.Status != "pending" {
 		t.Errorf("globex's reservation = %s, %v; want still pending", r.Status, err)
+	}
+	if n := budgetCountRows(t, s.App.DB().DB, "api_keys", "tenant_id <> 'acme'"); n != 0 {
+		t.Errorf("refused calls created %d keys outside acme", n)
 	}
 	for _, tenant := range []string{"nowhere", "Not A Slug"} {
 		if n := budgetCountRows(t, s.App.DB().DB, "tenants", "id = '"+tenant+"'") +

@@ -23,19 +23,24 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (auth.Identity, error)
 }
 
-// Identify verifies a bearer token when one is present and remembers the
-// identity. It never rejects: an invalid token leaves the request anonymous
-// (rate limited by IP), and Authenticated answers 401 where a token is needed.
-// A verification that failed for an infrastructure reason (the database or
-// the revocation store is down) is remembered instead: the rate limits
-// answer it (503) rather than count the caller as anonymous, and so does
-// Authenticated.
+// HeaderAPIKey carries an API key ("gak_…") as the alternative to
+// "Authorization: Bearer gak_…".
+const HeaderAPIKey = "X-API-Key"
+
+// Identify verifies the credential when one is present — a bearer token
+// (a JWT or an API key) or an X-API-Key header — and remembers the
+// identity. It never rejects: an invalid credential leaves the request
+// anonymous (rate limited by IP), and Authenticated answers 401 where one
+// is needed. A verification that failed for an infrastructure reason (the
+// database or the revocation store is down) is remembered instead: the rate
+// limits answer it (503) rather than count the caller as anonymous, and so
+// does Authenticated.
 func Identify(v TokenVerifier) gin.HandlerFunc {
 	if v == nil {
 		return func(c *gin.Context) { c.Next() }
 	}
 	return func(c *gin.Context) {
-		if token, ok := BearerToken(c); ok {
+		if token, ok := credential(c); ok {
 			id, err := v.Verify(c.Request.Context(), token)
 			switch {
 			case err == nil:
@@ -69,6 +74,19 @@ func BearerToken(c *gin.Context) (string, bool) {
 	return token, token != ""
 }
 
+// credential is the bearer token, else the API key of X-API-Key. The header
+// takes API keys only: a JWT in it is not verified.
+func credential(c *gin.Context) (string, bool) {
+	if token, ok := BearerToken(c); ok {
+		return token, true
+	}
+	key := strings.TrimSpace(c.GetHeader(HeaderAPIKey))
+	if !strings.HasPrefix(key, auth.APIKeyPrefix) {
+		return "", false
+	}
+	return key, true
+}
+
 // IdentityFrom returns the verified identity of the request, if any.
 func IdentityFrom(c *gin.Context) (auth.Identity, bool) {
 	v, ok := c.Get(ctxIdentity)
@@ -88,9 +106,11 @@ func Authenticated() gin.HandlerFunc {
 				c.Abort()
 				return
 			}
-			msg := "a valid bearer token is required"
+			msg := "a valid bearer token or API key is required"
 			if _, present := BearerToken(c); present {
 				msg = "the bearer token is invalid, expired or revoked"
+			} else if c.GetHeader(HeaderAPIKey) != "" {
+				msg = "the API key is invalid, expired or revoked"
 			}
 			_ = c.Error(errs.New(errs.CodeUnauthorized, msg))
 			c.Abort()

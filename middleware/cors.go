@@ -39,7 +39,7 @@ func CORS(origins []string) (gin.HandlerFunc, error) {
 	apply := cors.New(cors.Config{
 		AllowOrigins: origins,
 		AllowMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		AllowHeaders: []string{"Authorization", "Content-Type", "Idempotency-Key", HeaderRequestID},
+		AllowHeaders: []string{"Authorization", "Content-Type", "Idempotency-Key", HeaderAPIKey, HeaderRequestID},
 		// Browser code may read the request id (to quote in a bug report)
 		// and the rate-limit state.
 		ExposeHeaders:    []string{HeaderRequestID, "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"},

@@ -24,6 +24,7 @@ const ctxRateLimit = "ratelimit.closest"
 type Limiter interface {
 	Role(ctx context.Context, role, key string) (ratelimit.Result, error)
 	Scope(ctx context.Context, name, key string) (ratelimit.Result, error)
+	Own(ctx context.Context, key string, limit int64, period time.Duration) (ratelimit.Result, error)
 	HasScope(name string) bool
 	ScopePerIP(name string) bool
 }
@@ -44,7 +45,8 @@ func NewRateLimits(l Limiter) *RateLimits {
 }
 
 // Role limits every request by the caller's role: a verified user by its
-// id, anyone else as "anonymous" by client IP.
+// id, an API key by its id, anyone else as "anonymous" by client IP. An API
+// key with a rate limit of its own is limited by that instead of its role's.
 func (r *RateLimits) Role() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if unverified(c) {
@@ -52,11 +54,25 @@ func (r *RateLimits) Role() gin.HandlerFunc {
 		}
 		role, key := string(auth.RoleAnonymous), ratelimit.IPKey(c.ClientIP())
 		if id, ok := IdentityFrom(c); ok {
-			role, key = string(id.Role), ratelimit.UserKey(id.UserID)
+			role, key = string(id.Role), principalKey(id)
+			if id.KeyRate.Limit > 0 {
+				res, err := r.limiter.Own(c.Request.Context(), key, id.KeyRate.Limit, id.KeyRate.Period)
+				r.apply(c, res, err)
+				return
+			}
 		}
 		res, err := r.limiter.Role(c.Request.Context(), role, key)
 		r.apply(c, res, err)
 	}
+}
+
+// principalKey is the counter key of a verified caller: its API key, or
+// its user.
+func principalKey(id auth.Identity) string {
+	if id.KeyID != "" {
+		return ratelimit.APIKeyKey(id.KeyID)
+	}
+	return ratelimit.UserKey(id.UserID)
 }
 
 // Scope adds the per-route limit name. An unknown name is a wiring mistake
@@ -72,7 +88,7 @@ func (r *RateLimits) Scope(name string) gin.HandlerFunc {
 		}
 		key := ratelimit.IPKey(c.ClientIP())
 		if id, ok := IdentityFrom(c); ok && !perIP {
-			key = ratelimit.UserKey(id.UserID)
+			key = principalKey(id)
 		}
 		res, err := r.limiter.Scope(c.Request.Context(), name, key)
 		r.apply(c, res, err)

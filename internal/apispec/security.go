@@ -19,7 +19,11 @@ var credentials = []struct {
 }{
 	{Annotated, &openapi3.SecurityScheme{
 		Type: "http", Scheme: "bearer", BearerFormat: "JWT",
-		Description: "The `token` of POST /api/v1/auth/login, sent as `Authorization: Bearer <token>`. In the Authorize dialog, paste the token alone.",
+		Description: "The `token` of POST /api/v1/auth/login, or an API key (`gak_…`, from POST /api/v1/keys), sent as `Authorization: Bearer <token>`. In the Authorize dialog, paste the token alone.",
+	}},
+	{"ApiKeyAuth", &openapi3.SecurityScheme{
+		Type: "apiKey", In: "header", Name: "X-API-Key",
+		Description: "An API key (`gak_…`, shown once by POST /api/v1/keys or `control-plane apikeys create`) in the `X-API-Key` header, for clients that cannot send `Authorization: Bearer gak_…`. The key acts with its own role, tenant and project.",
 	}},
 }
 

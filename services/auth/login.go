@@ -136,6 +136,9 @@ func (s *Service) locked(ctx context.Context, actor audit.Actor, name string, le
 
 // Logout revokes the token of id until it expires.
 func (s *Service) Logout(ctx context.Context, actor audit.Actor, id Identity) error {
+	if id.KeyID != "" {
+		return errs.New(errs.CodeInvalidRequest, "an API key does not log out: revoke it with DELETE /api/v1/keys/{id}")
+	}
 	left := id.ExpiresAt.Sub(s.now())
 	if left > 0 {
 		if err := s.store.Set(ctx, revokedKey(id.TokenID), 1, left+time.Minute); err != nil {

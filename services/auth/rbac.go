@@ -95,6 +95,18 @@ func ParseRole(s string) (Role, bool) {
 // PermissionsOf returns a copy of the role's permissions; unknown roles have none.
 func PermissionsOf(r Role) []Permission { return slices.Clone(rolePermissions[r]) }
 
+// Includes reports whether r grants every permission of o: a principal of
+// role r may give o (to an API key) without gaining anything.
+func (r Role) Includes(o Role) bool {
+	for _, p := range rolePermissions[o] {
+		if !r.Has(p) {
+			return false
+		}
+	}
+	_, known := rolePermissions[o]
+	return known
+}
+
 // Has reports whether the role grants p.
 func (r Role) Has(p Permission) bool { return slices.Contains(rolePermissions[r], p) }
 
@@ -120,6 +132,15 @@ type Identity struct {
 	// ProjectID is the project an API key is bound to; "" when it is bound
 	// to none (and always for a user's token).
 	ProjectID string
+	// KeyRate is an API key's own rate limit, which replaces its role's;
+	// zero (Limit 0) when the key has none, and for a user's token.
+	KeyRate Rate
+}
+
+// Rate is a request limit: Limit requests per Period.
+type Rate struct {
+	Limit  int64
+	Period time.Duration
 }
 
 // UserPrincipal is the principal id of a user account.

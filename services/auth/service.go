@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,7 +57,21 @@ type Service struct {
 	logins   *prometheus.CounterVec
 	cache    *userCache
 	verified *verifiedTokens
+	keys     KeyVerifier
 }
+
+// APIKeyPrefix starts every API key secret ("gak_…"); a bearer credential
+// with it is an API key, any other a JWT.
+const APIKeyPrefix = "gak_"
+
+// KeyVerifier checks an API key secret (services/apikeys implements it).
+type KeyVerifier interface {
+	VerifyKey(ctx context.Context, secret string) (Identity, error)
+}
+
+// UseKeys makes Verify accept API keys, checked by k. Call it before the
+// service serves requests.
+func (s *Service) UseKeys(k KeyVerifier) { s.keys = k }
 
 // Options are the login and verification rules.
 type Options struct {
@@ -126,7 +141,16 @@ func (s *Service) Tokens() *Tokens { return s.tokens }
 // disabled) since the token was issued. The role, permissions and
 // tenant are the user's current ones (read from the database, cached for
 // UserCacheTTL); no claim of the token decides them.
+//
+// A credential starting with APIKeyPrefix is an API key, checked by the
+// KeyVerifier of UseKeys (401 without one).
 func (s *Service) Verify(ctx context.Context, token string) (Identity, error) {
+	if strings.HasPrefix(token, APIKeyPrefix) {
+		if s.keys == nil {
+			return Identity{}, unauthorized()
+		}
+		return s.keys.VerifyKey(ctx, token)
+	}
 	c, err := s.checkToken(ctx, token)
 	if err != nil {
 		return Identity{}, err

@@ -99,6 +99,15 @@ func (u *Users) byIDWithHash(ctx context.Context, id string) (models.User, error
 	return row, nil
 }
 
+// ByUsername finds an account by username (trimmed and lowercased).
+func (u *Users) ByUsername(ctx context.Context, username string) (User, error) {
+	row, err := u.account(ctx, username)
+	if err != nil {
+		return User{}, err
+	}
+	return userOf(row), nil
+}
+
 // account is the stored row of an account, password hash included, for the
 // password checks of this package.
 func (u *Users) account(ctx context.Context, username string) (models.User, error) {

@@ -107,6 +107,9 @@ func New(store Store, opts Options) (*Limiter, error) {
 		return nil, errors.New("ratelimit: no rate for the anonymous role")
 	}
 	for name := range opts.Scopes {
+		if name == ScopeAPIKey {
+			return nil, fmt.Errorf("ratelimit: route scope %q is the scope of API keys' own limits", name)
+		}
 		if _, ok := opts.Roles[name]; ok {
 			return nil, fmt.Errorf("ratelimit: route scope %q is also a role: they would share counters", name)
 		}
@@ -161,6 +164,12 @@ func (l *Limiter) Role(ctx context.Context, role, key string) (Result, error) {
 		role, rate = anonymous, l.roles[anonymous]
 	}
 	return l.take(ctx, role, key, rate)
+}
+
+// Own counts a request of an API key against the key's own limit, which
+// replaces its role's: scope ScopeAPIKey, key APIKeyKey(id).
+func (l *Limiter) Own(ctx context.Context, key string, limit int64, period time.Duration) (Result, error) {
+	return l.take(ctx, ScopeAPIKey, key, Rate{Limit: limit, Period: period, Formatted: fmt.Sprintf("%d-%s", limit, period)})
 }
 
 // Scope counts a request against the route scope name. key is UserKey or
