@@ -179,12 +179,14 @@ func TestSwaggerUILoginAndAuthorize(t *testing.T) {
 		t.Fatalf("no token in the rendered login answer %q: %v", answer, err)
 	}
 
-	// 3. Authorize with the raw token, as the dialog asks.
+	// 3. Authorize with the raw token, as the dialog asks, in the BearerAuth
+	// form (the dialog also lists ApiKeyAuth, the X-API-Key header).
+	bearer := `//div[contains(@class,"modal-ux")]//div[contains(@class,"auth-container")][.//h4[contains(.,"BearerAuth")]]`
 	b.do("authorize",
 		chromedp.Click(chromedp.CSS(`.auth-wrapper .authorize`)),
-		chromedp.WaitVisible(chromedp.CSS(`.modal-ux .auth-container input`)),
-		chromedp.SendKeys(chromedp.CSS(`.modal-ux .auth-container input`), session.Token),
-		chromedp.Click(chromedp.CSS(`.modal-ux .auth-btn-wrapper .authorize`)),
+		chromedp.WaitVisible(chromedp.Search(bearer+`//input`)),
+		chromedp.SendKeys(chromedp.Search(bearer+`//input`), session.Token),
+		chromedp.Click(chromedp.Search(bearer+`//div[contains(@class,"auth-btn-wrapper")]//button[contains(@class,"authorize")]`)),
 		chromedp.Click(chromedp.CSS(`.modal-ux .btn-done`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`.modal-ux`)),
 		chromedp.WaitVisible(chromedp.CSS(`.auth-wrapper .authorize.locked`)),
