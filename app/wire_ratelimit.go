@@ -26,7 +26,9 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 	}
 	opts := rateLimitOptions(a.cfg)
 	opts.Log = a.log
-	opts.Metrics = ratelimit.NewMetrics(a.registry, rateLimitScopes(opts)...)
+	// The metric's label values: every configured scope, and that of the API
+	// keys' own limits (set per key, not by a variable).
+	opts.Metrics = ratelimit.NewMetrics(a.registry, append(rateLimitScopes(opts), ratelimit.ScopeAPIKey)...)
 	opts.Guard = a.breakerGuard(breaker.Redis) // a pass-through without Redis
 
 	var store ratelimit.Store
@@ -79,12 +81,11 @@ func rate(r config.Rate) ratelimit.Rate {
 	return ratelimit.Rate{Formatted: r.String(), Period: r.Period, Limit: r.Limit}
 }
 
-// rateLimitScopes are the metric label values: the roles, the route scopes
-// and the scope of API keys' own limits.
+// rateLimitScopes are the scopes that RATE_LIMIT_* set: the roles and the
+// route scopes.
 func rateLimitScopes(opts ratelimit.Options) []string {
 	out := slices.Sorted(maps.Keys(opts.Roles))
-	out = append(out, slices.Sorted(maps.Keys(opts.Scopes))...)
-	return append(out, ratelimit.ScopeAPIKey)
+	return append(out, slices.Sorted(maps.Keys(opts.Scopes))...)
 }
 
 var _ handlers.RouteLimiter = (*middleware.RateLimits)(nil)
