@@ -25,7 +25,7 @@ type TokenVerifier interface {
 
 // HeaderAPIKey carries an API key ("gak_…") as the alternative to
 // "Authorization: Bearer gak_…".
-const HeaderAPIKey = "X-API-Key"
+const HeaderAPIKey = "X-API-Key" // #nosec G101 -- a header name, not a credential
 
 // Identify verifies the credential when one is present — a bearer token
 // (a JWT or an API key) or an X-API-Key header — and remembers the
