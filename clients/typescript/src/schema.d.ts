@@ -165,7 +165,7 @@ export interface paths {
         put?: never;
         /**
          * Log out
-         * @description Revokes the presented token (its jti) until it expires; using it afterwards answers 401 — at once on the replica that served the logout, within 1 s on the others (each replica trusts a token it checked for 1 s).
+         * @description Revokes the presented token (its jti) until it expires; using it afterwards answers 401 — at once on the replica that served the logout, within 1 s on the others (each replica trusts a token it checked for 1 s). An API key does not log out (400): revoke it with DELETE /api/v1/keys/{id}.
          */
         post: operations["logout"];
         delete?: never;
@@ -540,6 +540,74 @@ export interface paths {
          * @description Resolves an open escalation exactly once: one conditional update, so of concurrent resolves on any number of replicas one wins and the others, like any later one, are 409 state.conflict. When no other escalation of the task stays open and the task is escalated, the task returns to running (version + 1, a state event), in the same transaction as the resolution and its audit entry (escalation.resolve). task_state in the answer is the task's state afterwards. Needs escalation.resolve.
          */
         post: operations["resolveEscalation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page. Never shows a secret. A tenant-bound caller sees its tenant's keys (naming another tenant is 404); a platform principal sees every key, or one tenant's with tenant_id. Needs key.manage.
+         */
+        get: operations["listKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Creates a key for an automated client and answers its secret, once: `gak_` and 43 base62 characters (32 random bytes). The server keeps its SHA-256, a display prefix and the last four characters. Send it as `Authorization: Bearer gak_…` (OpenAI SDKs do) or `X-API-Key: gak_…`. The key acts with its own role (at most the creator's: 403 otherwise), tenant, optional project and optional rate limit (which replaces its role's, counted per key across replicas). A tenant-bound caller creates keys in its own tenant (naming another is 404); a platform principal names an existing tenant, or none for a platform key, which must have the admin role. The key stops working when it expires, is revoked, or its creator is disabled. Audited as key.create. Needs key.manage.
+         */
+        post: operations["createKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show an API key
+         * @description Never shows the secret. Another tenant's key is 404, as one that does not exist. Needs key.manage.
+         */
+        get: operations["getKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Ends the key at once on this server and within one second on every other replica (each trusts a checked key for one second). Answers the key with revoked_at; revoking a revoked key changes nothing. Another tenant's key is 404. Audited as key.revoke. Needs key.manage.
+         */
+        delete: operations["revokeKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key
+         * @description Gives the key a new secret, answered once, and keeps the old one working for grace_seconds (0 by default: it stops at once; within one second on every replica). A secret an earlier rotation kept in grace stops at once. The key keeps its id, role, tenant, project, limit and counters. The caller's role must include the key's (the new secret acts as the key): 403 otherwise. A revoked or expired key is 409. Another tenant's key is 404. Audited as key.rotate. Needs key.manage.
+         */
+        post: operations["rotateKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1634,6 +1702,230 @@ export interface components {
         };
         JWKSet: {
             readonly keys: components["schemas"]["JWK"][];
+        };
+        Key: {
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /**
+             * Format: uuid
+             * @description CreatedBy is the id of the user who created the key; the key is
+             *     refused while that user is disabled.
+             * @example 7c1e4b9a-2f3d-4e5a-8b6c-9d0e1f2a3b4c
+             */
+            readonly created_by: string;
+            /**
+             * Format: date-time
+             * @example 2030-01-02T15:04:05Z
+             */
+            readonly expires_at: string | null;
+            /**
+             * Format: uuid
+             * @example 0b9d3f2e-5c1a-4e7b-9f3d-2a6c8e1b4d70
+             */
+            readonly id: string;
+            /** @example wXyZ */
+            readonly last_four: string;
+            /**
+             * Format: date-time
+             * @description LastUsedAt is written at most once a minute.
+             * @example 2026-02-02T15:00:00.123456Z
+             */
+            readonly last_used_at: string | null;
+            /** @example ci-deployer */
+            readonly name: string;
+            /**
+             * @description Prefix and LastFour tell which secret this is: "gak_AbC1…wXyZ".
+             * @example gak_AbC1
+             */
+            readonly prefix: string;
+            /**
+             * Format: date-time
+             * @description PreviousExpiresAt is when the secret the last rotation replaced stops
+             *     working; null when it no longer works.
+             * @example 2026-02-02T16:04:05.123456Z
+             */
+            readonly previous_expires_at: string | null;
+            /**
+             * @description ProjectID is null when the key is bound to no project.
+             * @example support-bot
+             */
+            readonly project_id: string | null;
+            /**
+             * @description RateLimit is the key's own limit; null uses its role's.
+             * @example 600-M
+             */
+            readonly rate_limit: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-02T15:04:05.123456Z
+             */
+            readonly revoked_at: string | null;
+            /**
+             * @example developer
+             * @enum {string}
+             */
+            readonly role: "admin" | "operator" | "developer" | "observer";
+            /**
+             * Format: date-time
+             * @example 2026-02-02T15:04:05.123456Z
+             */
+            readonly rotated_at: string | null;
+            /**
+             * @description Status is active, expired or revoked.
+             * @example active
+             * @enum {string}
+             */
+            readonly status: "active" | "expired" | "revoked";
+            /**
+             * @description TenantID is null for a platform key.
+             * @example default
+             */
+            readonly tenant_id: string | null;
+        };
+        KeyCreate: {
+            /**
+             * Format: date-time
+             * @description ExpiresAt ends the key; omitted for never. Must be in the future.
+             * @example 2030-01-02T15:04:05Z
+             */
+            expires_at?: string;
+            /**
+             * @description Name says what the key is for; it need not be unique.
+             * @example ci-deployer
+             */
+            name: string;
+            /**
+             * @description ProjectID binds the key to one project (the LLM gateway spends on its
+             *     budget); omitted for none.
+             * @example support-bot
+             */
+            project_id?: string;
+            /**
+             * @description RateLimit is the key's own limit, replacing its role's (RATE_LIMIT_<ROLE>):
+             *     requests per second, minute, hour or day, like RATE_LIMIT_* take them.
+             * @example 600-M
+             */
+            rate_limit?: string;
+            /**
+             * @description Role is at most the creator's: its permissions are a subset of the
+             *     creator's.
+             * @example developer
+             * @enum {string}
+             */
+            role: "admin" | "operator" | "developer" | "observer";
+            /**
+             * @description TenantID is the key's tenant. A tenant-bound caller's own tenant when
+             *     omitted; another tenant is 404. A platform principal may name any
+             *     existing tenant, or none for a platform key (admin role only).
+             * @example default
+             */
+            tenant_id?: string;
+        };
+        KeyCreated: {
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /**
+             * Format: uuid
+             * @description CreatedBy is the id of the user who created the key; the key is
+             *     refused while that user is disabled.
+             * @example 7c1e4b9a-2f3d-4e5a-8b6c-9d0e1f2a3b4c
+             */
+            readonly created_by: string;
+            /**
+             * Format: date-time
+             * @example 2030-01-02T15:04:05Z
+             */
+            readonly expires_at: string | null;
+            /**
+             * Format: uuid
+             * @example 0b9d3f2e-5c1a-4e7b-9f3d-2a6c8e1b4d70
+             */
+            readonly id: string;
+            /** @example wXyZ */
+            readonly last_four: string;
+            /**
+             * Format: date-time
+             * @description LastUsedAt is written at most once a minute.
+             * @example 2026-02-02T15:00:00.123456Z
+             */
+            readonly last_used_at: string | null;
+            /** @example ci-deployer */
+            readonly name: string;
+            /**
+             * @description Prefix and LastFour tell which secret this is: "gak_AbC1…wXyZ".
+             * @example gak_AbC1
+             */
+            readonly prefix: string;
+            /**
+             * Format: date-time
+             * @description PreviousExpiresAt is when the secret the last rotation replaced stops
+             *     working; null when it no longer works.
+             * @example 2026-02-02T16:04:05.123456Z
+             */
+            readonly previous_expires_at: string | null;
+            /**
+             * @description ProjectID is null when the key is bound to no project.
+             * @example support-bot
+             */
+            readonly project_id: string | null;
+            /**
+             * @description RateLimit is the key's own limit; null uses its role's.
+             * @example 600-M
+             */
+            readonly rate_limit: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-02T15:04:05.123456Z
+             */
+            readonly revoked_at: string | null;
+            /**
+             * @example developer
+             * @enum {string}
+             */
+            readonly role: "admin" | "operator" | "developer" | "observer";
+            /**
+             * Format: date-time
+             * @example 2026-02-02T15:04:05.123456Z
+             */
+            readonly rotated_at: string | null;
+            /**
+             * @description Secret is sent as "Authorization: Bearer <secret>" or "X-API-Key: <secret>".
+             * @example gak_AbC1d2E3f4G5h6I7j8K9l0M1n2O3p4Q5r6S7t8UwXyZ
+             */
+            readonly secret: string;
+            /**
+             * @description Status is active, expired or revoked.
+             * @example active
+             * @enum {string}
+             */
+            readonly status: "active" | "expired" | "revoked";
+            /**
+             * @description TenantID is null for a platform key.
+             * @example default
+             */
+            readonly tenant_id: string | null;
+        };
+        KeyList: {
+            readonly items: components["schemas"]["Key"][];
+            /**
+             * @description NextCursor fetches the next page; null on the last page.
+             * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6ImFjbWUifQ
+             */
+            readonly next_cursor: string | null;
+        };
+        KeyRotate: {
+            /**
+             * @description GraceSeconds keeps the old secret working this long after the
+             *     rotation (0, the default, ends it at once; at most 7 days).
+             * @example 3600
+             */
+            grace_seconds: number;
         };
         LoginRequest: {
             /**
@@ -3011,6 +3303,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Error `auth.unauthorized` */
@@ -4976,6 +5277,524 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Escalation"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listKeys: {
+        parameters: {
+            query?: {
+                /** @description only this tenant's keys */
+                tenant_id?: string;
+                /** @description page size; larger values are capped at 200 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the new key */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyCreated"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description key id (UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Key"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description key id (UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Key"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotateKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description key id (UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the grace period of the old secret */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KeyRotate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyCreated"];
                 };
             };
             /** @description Error `validation.invalid_request` */
