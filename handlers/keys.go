@@ -39,19 +39,19 @@ type KeyCreateBody struct {
 	Name string `json:"name" binding:"required,max=800" minLength:"1" maxLength:"200" example:"ci-deployer"`
 	// Role is at most the creator's: its permissions are a subset of the
 	// creator's.
-	Role string `json:"role" binding:"required" enums:"admin,operator,developer,observer" example:"developer"`
+	Role string `json:"role" binding:"required,ident,max=32" enums:"admin,operator,developer,observer" example:"developer"`
 	// TenantID is the key's tenant. A tenant-bound caller's own tenant when
 	// omitted; another tenant is 404. A platform principal may name any
 	// existing tenant, or none for a platform key (admin role only).
-	TenantID string `json:"tenant_id,omitempty" binding:"max=128" maxLength:"128" example:"default"`
+	TenantID string `json:"tenant_id,omitempty" binding:"omitempty,ident,max=128" maxLength:"128" example:"default"`
 	// ProjectID binds the key to one project (the LLM gateway spends on its
 	// budget); omitted for none.
-	ProjectID string `json:"project_id,omitempty" binding:"max=512" maxLength:"128" example:"support-bot"`
+	ProjectID string `json:"project_id,omitempty" binding:"omitempty,ident,max=512" maxLength:"128" example:"support-bot"`
 	// ExpiresAt ends the key; omitted for never. Must be in the future.
 	ExpiresAt *time.Time `json:"expires_at,omitempty" format:"date-time" example:"2030-01-02T15:04:05Z"`
 	// RateLimit is the key's own limit, replacing its role's (RATE_LIMIT_<ROLE>):
 	// requests per second, minute, hour or day, like RATE_LIMIT_* take them.
-	RateLimit string `json:"rate_limit,omitempty" binding:"max=32" maxLength:"32" example:"600-M"`
+	RateLimit string `json:"rate_limit,omitempty" binding:"omitempty,ident,max=32" maxLength:"32" example:"600-M"`
 } // @name KeyCreate
 
 // KeyRotateBody is the body of POST /api/v1/keys/{id}/rotate.
@@ -108,7 +108,7 @@ type KeyList struct {
 
 // keyListQuery is the query of GET /keys.
 type keyListQuery struct {
-	TenantID string `form:"tenant_id" binding:"omitempty,max=128"`
+	TenantID string `form:"tenant_id" binding:"omitempty,ident,max=128"`
 	Limit    int    `form:"limit" binding:"omitempty,min=1"`
 	Cursor   string `form:"cursor" binding:"omitempty,max=512"`
 }
@@ -221,6 +221,7 @@ func (h *Keys) List(c *gin.Context) {
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: api key \"0b9d3f2e-5c1a-4e7b-9f3d-2a6c8e1b4d70\" not found"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
@@ -248,6 +249,7 @@ func (h *Keys) Get(c *gin.Context) {
 //	@Failure		401		{object}	middleware.ErrorBody	"auth.unauthorized"
 //	@Failure		403		{object}	middleware.ErrorBody	"auth.forbidden"
 //	@Failure		404		{object}	middleware.ErrorBody	"resource.not_found: api key \"0b9d3f2e-5c1a-4e7b-9f3d-2a6c8e1b4d70\" not found"
+//	@Failure		422		{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429		{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500		{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503		{object}	middleware.ErrorBody	"service.unavailable"
