@@ -42,6 +42,9 @@ func (a *App) buildServices(ctx context.Context) (handlers.Deps, error) {
 	if err := a.wireWork(&deps); err != nil {
 		return deps, err
 	}
+	if err := a.wireLearning(&deps); err != nil {
+		return deps, err
+	}
 	if err := a.wireDLQ(ctx, &deps); err != nil {
 		return deps, err
 	}

@@ -301,6 +301,41 @@ var scenarios = map[string]func(s *scenario){
 	"POST /api/v1/auth/logout": func(s *scenario) {
 		s.send("an API key", testenv.Request{Token: s.key("observer").Secret})
 	},
+	"GET /api/v1/prompts": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/prompts?cursor=not-a-cursor", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/prompts?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"GET /api/v1/learning/governance": func(s *scenario) {
+		s.send("a tenant's", testenv.Request{Path: "/api/v1/learning/governance?tenant_id=default", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/learning/governance?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"GET /api/v1/learning/stats": func(s *scenario) {
+		s.send("a tenant's", testenv.Request{Path: "/api/v1/learning/stats?tenant_id=default", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/learning/stats?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"PUT /api/v1/learning/governance/{role}": func(s *scenario) {
+		body := `{"tenant_id":"default","max_updates_per_day":3,"cooldown_hours":1,"require_human_approval":true}`
+		s.send("a rule", testenv.Request{Path: "/api/v1/learning/governance/reviewer", Token: s.token("admin"), Body: body})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/learning/governance/reviewer", Token: s.tenantAdmin(),
+			Body: `{"tenant_id":"acme","max_updates_per_day":3,"cooldown_hours":1,"require_human_approval":true}`})
+	},
+	"POST /api/v1/learning/proposals": func(s *scenario) {
+		admin := s.token("admin")
+		body := `{"tenant_id":"default","agent_role":"tester","prompt_text":"test first","learned_from_pattern":"skill_gap"}`
+		s.send("a proposal", testenv.Request{Token: admin, Body: body})
+		s.send("within the cooldown", testenv.Request{Token: admin, Body: body})
+		s.send("another tenant", testenv.Request{Token: s.tenantAdmin(), Body: `{"tenant_id":"acme","agent_role":"tester","prompt_text":"x","learned_from_pattern":"y"}`})
+	},
+	"POST /api/v1/learning/proposals/{id}/approve": func(s *scenario) {
+		id := s.proposal("security")
+		s.send("pending", testenv.Request{Path: "/api/v1/learning/proposals/" + id + "/approve", Token: s.token("admin")})
+		s.send("approved", testenv.Request{Path: "/api/v1/learning/proposals/" + id + "/approve", Token: s.token("admin")})
+	},
+	"POST /api/v1/learning/proposals/{id}/reject": func(s *scenario) {
+		id := s.proposal("architect")
+		s.send("pending", testenv.Request{Path: "/api/v1/learning/proposals/" + id + "/reject", Token: s.token("admin"), Body: `{"reason":"no"}`})
+		s.send("rejected", testenv.Request{Path: "/api/v1/learning/proposals/" + id + "/reject", Token: s.token("admin"), Body: `{"reason":"no"}`})
+	},
 	"GET /api/v1/dlq": func(s *scenario) {
 		s.send("a bad since", testenv.Request{Path: "/api/v1/dlq?since=yesterday", Token: s.token("admin")})
 	},
@@ -725,4 +760,16 @@ func (s *scenario) escalation() string {
 
 func escalationBody(task string) map[string]any {
 	return map[string]any{"task_id": task, "reason": "stuck", "pattern_type": "skill_gap"}
+}
+
+// proposal makes a proposal of role in tenant default (security and
+// architect wait for a human) and returns its id.
+func (s *scenario) proposal(role string) string {
+	var p struct {
+		ID string `json:"id"`
+	}
+	s.srv.Post(s.t(), "/api/v1/learning/proposals", s.token("admin"), map[string]any{
+		"tenant_id": "default", "agent_role": role, "prompt_text": "truth", "learned_from_pattern": "truth",
+	}).WantStatus(s.t(), http.StatusCreated).JSON(s.t(), &p)
+	return p.ID
 }

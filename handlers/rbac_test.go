@@ -113,6 +113,18 @@ var rbacRoutes = []rbacRoute{
 	{Method: http.MethodDelete, Path: "/api/v1/keys/00000000-0000-0000-0000-000000000000", Perm: auth.PermKeyManage, OK: http.StatusNotFound},
 	{Method: http.MethodPost, Path: "/api/v1/keys/00000000-0000-0000-0000-000000000000/rotate", Perm: auth.PermKeyManage,
 		OK: http.StatusNotFound, Body: map[string]any{"grace_seconds": 0}},
+	{Method: http.MethodGet, Path: "/api/v1/prompts?agent_role=developer", Perm: auth.PermLearningView},
+	{Method: http.MethodGet, Path: "/api/v1/learning/governance?tenant_id=default", Perm: auth.PermLearningView},
+	{Method: http.MethodGet, Path: "/api/v1/learning/stats?tenant_id=default", Perm: auth.PermLearningView},
+	{Method: http.MethodPut, Path: "/api/v1/learning/governance/tester", Perm: auth.PermLearningApprove, Body: map[string]any{
+		"tenant_id": "default", "max_updates_per_day": 5, "cooldown_hours": 2, "require_human_approval": false}},
+	// An invalid role, as for POST /agents: a valid proposal would be
+	// refused by the cooldown for the next principal.
+	{Method: http.MethodPost, Path: "/api/v1/learning/proposals", Perm: auth.PermAgentConfigure, OK: http.StatusUnprocessableEntity,
+		Body: map[string]any{"tenant_id": "default", "agent_role": "wizard", "prompt_text": "p", "learned_from_pattern": "rbac"}},
+	{Method: http.MethodPost, Path: "/api/v1/learning/proposals/" + noSuchID + "/approve", Perm: auth.PermLearningApprove, OK: http.StatusNotFound},
+	{Method: http.MethodPost, Path: "/api/v1/learning/proposals/" + noSuchID + "/reject", Perm: auth.PermLearningApprove, OK: http.StatusNotFound,
+		Body: map[string]any{"reason": "rbac matrix"}},
 	{Method: http.MethodPost, Path: "/api/v1/validate/consensus", Body: map[string]any{
 		"llm_response": `{"decision":"approve","confidence":1,"reasoning":"ok"}`}},
 	{Method: http.MethodPost, Path: "/api/v1/validate/patterns", Body: map[string]any{
@@ -231,9 +243,7 @@ func matchesPattern(pattern, path string) bool {
 // unguarded are the permissions no route checks yet, each with the reason.
 // Remove an entry when its routes land.
 var unguarded = map[auth.Permission]string{
-	auth.PermLearningApprove: "learning governance is the next issue",
-	auth.PermLearningView:    "learning governance is the next issue",
-	auth.PermDLQResolve:      "POST /dlq/{id}/resolve needs system.admin, as the seed says",
+	auth.PermDLQResolve: "POST /dlq/{id}/resolve needs system.admin, as the seed says",
 }
 
 // TestEveryPermissionGuardsARoute: /auth/me promises no power that guards

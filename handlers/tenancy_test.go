@@ -148,7 +148,23 @@ func TestTenantIsolation(t *testing.T) {
 			return s.Send(t, testenv.Request{Method: http.MethodPatch, Path: p, Token: token, Body: map[string]any{"metadata": map[string]any{"n": agents}}})
 		}},
 		route{"GET /escalations", auth.PermEscalationView, http.StatusOK, query("/api/v1/escalations?limit=5")},
+		route{"GET /prompts", auth.PermLearningView, http.StatusOK, query("/api/v1/prompts?limit=5")},
+		route{"GET /learning/governance", auth.PermLearningView, http.StatusOK, query("/api/v1/learning/governance?")},
+		route{"GET /learning/stats", auth.PermLearningView, http.StatusOK, query("/api/v1/learning/stats?")},
+		route{"PUT /learning/governance/{role}", auth.PermLearningApprove, http.StatusOK, func(t *testing.T, token, tenant string) *testenv.Response {
+			return s.Send(t, testenv.Request{Method: http.MethodPut, Path: "/api/v1/learning/governance/tester", Token: token,
+				Body: withTenant(map[string]any{"max_updates_per_day": 100, "cooldown_hours": 0, "require_human_approval": false}, tenant)})
+		}},
+		route{"POST /learning/proposals", auth.PermAgentConfigure, http.StatusCreated, func(t *testing.T, token, tenant string) *testenv.Response {
+			return s.Post(t, "/api/v1/learning/proposals", token, withTenant(map[string]any{
+				"agent_role": "tester", "prompt_text": "isolation", "learned_from_pattern": "isolation"}, tenant))
+		}},
 	)
+	// acme's testers may learn as often as the proposals above ask.
+	s.Send(t, testenv.Request{Method: http.MethodPut, Path: "/api/v1/learning/governance/tester", Token: s.admin,
+		Body: map[string]any{"tenant_id": "acme", "max_updates_per_day": 100, "cooldown_hours": 0, "require_human_approval": false}}).WantStatus(t, http.StatusOK)
+	s.Send(t, testenv.Request{Method: http.MethodPut, Path: "/api/v1/learning/governance/tester", Token: s.admin,
+		Body: map[string]any{"tenant_id": "globex", "max_updates_per_day": 7, "cooldown_hours": 0, "require_human_approval": true}}).WantStatus(t, http.StatusOK)
 	s.Post(t, "/api/v1/agents", s.admin, map[string]any{"tenant_id": "acme", "id": "acme-bot", "role": "developer"}).WantStatus(t, http.StatusCreated)
 	s.Post(t, "/api/v1/agents", s.admin, map[string]any{"tenant_id": "globex", "id": "acme-bot", "role": "security"}).WantStatus(t, http.StatusCreated)
 	globexTasks := budgetCountRows(t, s.App.DB().DB, "tasks", "tenant_id = 'globex'")
@@ -200,6 +216,10 @@ func TestTenantIsolation(t *testing.T) {
 	if n := budgetCountRows(t, s.App.DB().DB, "agents", "tenant_id = 'globex' AND role = 'security' AND metadata = '{}'"); n != 1 {
 		t.Errorf("globex's agent acme-bot changed")
 	}
+	if n := budgetCountRows(t, s.App.DB().DB, "agent_prompts", "tenant_id = 'globex'") +
+		budgetCountRows(t, s.App.DB().DB, "learning_governance", "tenant_id = 'globex' AND max_updates_per_day <> 7"); n != 0 {
+		t.Errorf("refused calls changed globex's learning (%d rows)", n)
+	}
 	var r models.BudgetReservation
 	if err := s.App.DB().Where("id = ?", s.globexReservation).Take(&r).Error; err != nil || r.Status != "pending" {
 		t.Errorf("globex's reservation = %s, %v; want still pending", r.Status, err)
@@ -211,7 +231,9 @@ func TestTenantIsolation(t *testing.T) {
 		if n := budgetCountRows(t, s.App.DB().DB, "tenants", "id = '"+tenant+"'") +
 			budgetCountRows(t, s.App.DB().DB, "budget_limits", "tenant_id = '"+tenant+"'") +
 			budgetCountRows(t, s.App.DB().DB, "tasks", "tenant_id = '"+tenant+"'") +
-			budgetCountRows(t, s.App.DB().DB, "agents", "tenant_id = '"+tenant+"'"); n != 0 {
+			budgetCountRows(t, s.App.DB().DB, "agents", "tenant_id = '"+tenant+"'") +
+			budgetCountRows(t, s.App.DB().DB, "learning_governance", "tenant_id = '"+tenant+"'") +
+			budgetCountRows(t, s.App.DB().DB, "agent_prompts", "tenant_id = '"+tenant+"'"); n != 0 {
 			t.Errorf("refused calls naming %q created %d rows", tenant, n)
 		}
 	}

@@ -614,6 +614,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/learning/governance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show the learning governance
+         * @description The rule of every agent role of a tenant (security, developer, reviewer, tester, architect): how many learned prompts a day, the cooldown after each, and whether a human must approve them. A role nobody changed has the seeded default (default true): security 1/day, 24 h, approval; architect 2/day, 12 h, approval; developer 5/day, 2 h; reviewer 3/day, 4 h; tester 5/day, 2 h.
+         *     Tenant: a caller bound to a tenant reads its own (naming another is 404); a platform principal must name one. Needs learning.view.
+         */
+        get: operations["listLearningGovernance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/learning/governance/{role}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a role's learning governance
+         * @description Replaces the rule of one agent role in a tenant, audited as learning.governance.update with the rule before and after. The role's last update (and so its running cooldown) stays. The next proposal is decided by the new rule.
+         *     Tenant: a caller bound to a tenant may omit tenant_id or name its own (another is 404); a platform principal must name one, and a new slug creates the tenant. Needs learning.approve.
+         */
+        put: operations["setLearningGovernance"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/learning/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose a learned prompt
+         * @description An agent proposes a new version of its role's prompt from a pattern it saw. The role's governance decides atomically, under a lock of the role's rule that every replica takes: refused with 429 rate_limit.exceeded and Retry-After (seconds) when the role's accepted proposals since midnight UTC reached max_updates_per_day (details.reason daily_cap) or its last one is younger than cooldown_hours (cooldown); otherwise stored as the role's next version, pending_review when the rule requires human approval, else auto_approved and current at once (201 either way). An accepted proposal counts against the cap and starts the cooldown whatever a human decides later.
+         *     llm_response, optional, is the raw answer of the pattern analysis: its JSON must pass the patterns schema (as POST /validate/patterns; 422 otherwise); the data and the validator's warnings are kept with the proposal and returned. Every decision, refusals included, is audited (learning.proposal.create, learning.proposal.refuse) and counted in learning_proposals_total{role,decision}.
+         *     Tenant: a caller bound to a tenant may omit tenant_id or name its own (another is 404); a platform principal must name one. Needs agent.configure.
+         */
+        post: operations["proposePrompt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/learning/proposals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a proposal
+         * @description Approves a pending_review proposal exactly once (human_approved, approved_by, approved_at): one conditional update, so of concurrent approvals and rejections one wins and the others, like any later one, are 409 state.conflict. Once approved it is current unless a newer version of the role is approved already. Audited as learning.proposal.approve. Another tenant's proposal is 404. Needs learning.approve.
+         */
+        post: operations["approveProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/learning/proposals/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a proposal
+         * @description Rejects a pending_review proposal exactly once, with a reason (rejected, rejection_reason); a second or concurrent decision is 409 state.conflict. A rejected proposal still counts against the role's daily cap. Audited as learning.proposal.reject. Another tenant's proposal is 404. Needs learning.approve.
+         */
+        post: operations["rejectProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/learning/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Learning stats
+         * @description Per agent role of a tenant, what the original learning_stats and governance_status views gave: the rule, accepted proposals since midnight UTC (updates_today), proposals waiting for a human (pending_reviews), the current version, the last update, and when the role may next propose (next_allowed_at, can_update_now).
+         *     Tenant: a caller bound to a tenant reads its own (naming another is 404); a platform principal must name one. Needs learning.view.
+         */
+        get: operations["learningStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models": {
         parameters: {
             query?: never;
@@ -626,6 +751,26 @@ export interface paths {
          * @description The configured models (LLM_MODELS_FILE or LLM_MODELS) whose provider is configured, in the OpenAI list format, with their prices and limits. With none it is 503 with a message naming what to set. Needs budget.spend.
          */
         get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prompts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List prompt versions
+         * @description The versions of the agent roles' prompts, newest first, keyset paged (pass next_cursor back as cursor). current marks each role's newest approved version (auto_approved or human_approved): the prompt its agents use. A caller bound to a tenant lists its tenant's prompts (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs learning.view.
+         */
+        get: operations["listPrompts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1097,6 +1242,75 @@ export interface components {
              * @enum {string}
              */
             status?: "active" | "paused" | "retired";
+        };
+        AgentPrompt: {
+            /**
+             * @example developer
+             * @enum {string}
+             */
+            readonly agent_role: "security" | "developer" | "reviewer" | "tester" | "architect";
+            /**
+             * @example auto_approved
+             * @enum {string}
+             */
+            readonly approval_status: "auto_approved" | "pending_review" | "human_approved" | "rejected";
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05Z
+             */
+            readonly approved_at: string | null;
+            /**
+             * @description ApprovedBy is the human who approved it (null when auto-approved,
+             *     pending or rejected); ApprovedAt is when it was approved.
+             * @example user:7a2d9c41-1b3e-4f5a-8c6d-9e0f1a2b3c4d
+             */
+            readonly approved_by: string | null;
+            /** @example true */
+            readonly auto_learned: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /** @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
+            readonly created_by: string;
+            /**
+             * @description Current is true for the role's newest approved version, the one its
+             *     agents use.
+             * @example true
+             */
+            readonly current: boolean;
+            /**
+             * Format: uuid
+             * @example 3b1f0c2e-6a4d-4e8f-9b7a-1c2d3e4f5a6b
+             */
+            readonly id: string;
+            /** @example skill_gap: tasks reached review with failing tests */
+            readonly learned_from_pattern: string;
+            /**
+             * @description LLMData is the validated pattern analysis the proposal came with
+             *     (null when none) and Warnings the validator's warnings about it.
+             */
+            readonly llm_data: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @example You are a developer agent. Run the tests before you hand a task to review. */
+            readonly prompt_text: string;
+            /** @example Too broad. */
+            readonly rejection_reason: string | null;
+            /** @example acme */
+            readonly tenant_id: string;
+            /** @example 3 */
+            readonly version: number;
+            readonly warnings: components["schemas"]["ValidationWarning"][];
+        };
+        AgentPromptList: {
+            readonly items: components["schemas"]["AgentPrompt"][];
+            /**
+             * @description NextCursor fetches the next page; null on the last page.
+             * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9
+             */
+            readonly next_cursor: string | null;
         };
         AuditEntry: {
             /** @example auth.login.success */
@@ -1926,6 +2140,147 @@ export interface components {
              * @example 3600
              */
             grace_seconds: number;
+        };
+        LearningGovernance: {
+            /**
+             * @example developer
+             * @enum {string}
+             */
+            readonly agent_role: "security" | "developer" | "reviewer" | "tester" | "architect";
+            /** @example 2 */
+            readonly cooldown_hours: number;
+            /**
+             * @description Default is true while the role has the seeded default rule that no
+             *     one has written; updated_by and updated_at are null then.
+             * @example false
+             */
+            readonly default: boolean;
+            /**
+             * Format: date-time
+             * @description LastUpdateAt is the time of the role's last accepted proposal.
+             * @example 2026-01-02T15:04:05Z
+             */
+            readonly last_update_at: string | null;
+            /** @example 5 */
+            readonly max_updates_per_day: number;
+            /** @example false */
+            readonly require_human_approval: boolean;
+            /** @example acme */
+            readonly tenant_id: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05Z
+             */
+            readonly updated_at: string | null;
+            /** @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
+            readonly updated_by: string | null;
+        };
+        LearningGovernanceList: {
+            readonly items: components["schemas"]["LearningGovernance"][];
+        };
+        LearningGovernanceUpdate: {
+            /** @example 2 */
+            cooldown_hours: number;
+            /** @example 5 */
+            max_updates_per_day: number;
+            /** @example false */
+            require_human_approval: boolean;
+            /**
+             * @description TenantID: a caller bound to a tenant may omit it or name its own; a
+             *     platform principal must name one.
+             * @example acme
+             */
+            tenant_id?: string;
+        };
+        LearningProposal: {
+            /**
+             * @example developer
+             * @enum {string}
+             */
+            agent_role: "security" | "developer" | "reviewer" | "tester" | "architect";
+            /**
+             * @description LearnedFromPattern names the pattern the prompt was learned from.
+             * @example skill_gap: tasks reached review with failing tests
+             */
+            learned_from_pattern: string;
+            /**
+             * @description LLMResponse is the raw answer of the pattern analysis, optional: its
+             *     JSON must pass the patterns schema of POST /validate/patterns; the
+             *     validated data and its warnings are kept with the proposal.
+             * @example [{"pattern_type":"skill_gap","root_cause":"no tests","suggested_fix":"run the tests","confidence":0.8}]
+             */
+            llm_response?: string;
+            /** @example You are a developer agent. Run the tests before you hand a task to review. */
+            prompt_text: string;
+            /**
+             * @description TenantID: a caller bound to a tenant may omit it or name its own; a
+             *     platform principal must name one.
+             * @example acme
+             */
+            tenant_id?: string;
+        };
+        LearningReject: {
+            /** @example Too broad: it would change every developer's behaviour. */
+            reason: string;
+        };
+        LearningRoleStats: {
+            /**
+             * @example developer
+             * @enum {string}
+             */
+            readonly agent_role: "security" | "developer" | "reviewer" | "tester" | "architect";
+            /**
+             * @description CanUpdateNow is true when a proposal now would be accepted.
+             * @example false
+             */
+            readonly can_update_now: boolean;
+            /** @example 2 */
+            readonly cooldown_hours: number;
+            /**
+             * @description CurrentVersion is the role's newest approved version, 0 when none.
+             * @example 3
+             */
+            readonly current_version: number;
+            /**
+             * @description Default is true while the role has the seeded default rule that no
+             *     one has written; updated_by and updated_at are null then.
+             * @example false
+             */
+            readonly default: boolean;
+            /**
+             * Format: date-time
+             * @description LastUpdateAt is the time of the role's last accepted proposal.
+             * @example 2026-01-02T15:04:05Z
+             */
+            readonly last_update_at: string | null;
+            /** @example 5 */
+            readonly max_updates_per_day: number;
+            /**
+             * Format: date-time
+             * @description NextAllowedAt is when the role may next propose (now when it may at once).
+             * @example 2026-01-02T17:04:05Z
+             */
+            readonly next_allowed_at: string;
+            /** @example 0 */
+            readonly pending_reviews: number;
+            /** @example false */
+            readonly require_human_approval: boolean;
+            /** @example acme */
+            readonly tenant_id: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05Z
+             */
+            readonly updated_at: string | null;
+            /** @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
+            readonly updated_by: string | null;
+            /** @example 1 */
+            readonly updates_today: number;
+        };
+        LearningStats: {
+            readonly roles: components["schemas"]["LearningRoleStats"][];
+            /** @example acme */
+            readonly tenant_id: string;
         };
         LoginRequest: {
             /**
@@ -5913,6 +6268,657 @@ export interface operations {
             };
         };
     };
+    listLearningGovernance: {
+        parameters: {
+            query?: {
+                /** @description the tenant (required for a platform principal) */
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LearningGovernanceList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setLearningGovernance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent role */
+                role: "security" | "developer" | "reviewer" | "tester" | "architect";
+            };
+            cookie?: never;
+        };
+        /** @description the new rule */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LearningGovernanceUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LearningGovernance"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    proposePrompt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the learned prompt */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LearningProposal"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPrompt"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approveProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description proposal (prompt version) id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPrompt"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rejectProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description proposal (prompt version) id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description why */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LearningReject"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPrompt"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    learningStats: {
+        parameters: {
+            query?: {
+                /** @description the tenant (required for a platform principal) */
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LearningStats"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listModels: {
         parameters: {
             query?: never;
@@ -5946,6 +6952,110 @@ export interface operations {
             };
             /** @description Error `auth.forbidden` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPrompts: {
+        parameters: {
+            query?: {
+                /** @description only this tenant's prompts */
+                tenant_id?: string;
+                /** @description only this role's versions */
+                agent_role?: "security" | "developer" | "reviewer" | "tester" | "architect";
+                /** @description only versions with this status */
+                approval_status?: "auto_approved" | "pending_review" | "human_approved" | "rejected";
+                /** @description page size; larger values are capped at 200 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPromptList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
