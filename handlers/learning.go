@@ -64,7 +64,7 @@ type GovernanceList struct {
 type GovernanceBody struct {
 	// TenantID: a caller bound to a tenant may omit it or name its own; a
 	// platform principal must name one.
-	TenantID             string `json:"tenant_id,omitempty" binding:"max=128" maxLength:"64" example:"acme"`
+	TenantID             string `json:"tenant_id,omitempty" binding:"ident,max=128" maxLength:"64" example:"acme"`
 	MaxUpdatesPerDay     *int   `json:"max_updates_per_day" binding:"required" minimum:"0" maximum:"1000" example:"5"`
 	CooldownHours        *int   `json:"cooldown_hours" binding:"required" minimum:"0" maximum:"720" example:"2"`
 	RequireHumanApproval *bool  `json:"require_human_approval" binding:"required" example:"false"`
@@ -74,8 +74,8 @@ type GovernanceBody struct {
 type ProposalBody struct {
 	// TenantID: a caller bound to a tenant may omit it or name its own; a
 	// platform principal must name one.
-	TenantID   string `json:"tenant_id,omitempty" binding:"max=128" maxLength:"64" example:"acme"`
-	AgentRole  string `json:"agent_role" binding:"required,max=32" enums:"security,developer,reviewer,tester,architect" example:"developer"`
+	TenantID   string `json:"tenant_id,omitempty" binding:"ident,max=128" maxLength:"64" example:"acme"`
+	AgentRole  string `json:"agent_role" binding:"required,ident,max=32" enums:"security,developer,reviewer,tester,architect" example:"developer"`
 	PromptText string `json:"prompt_text" binding:"required,max=80000" minLength:"1" maxLength:"20000" example:"You are a developer agent. Run the tests before you hand a task to review."`
 	// LearnedFromPattern names the pattern the prompt was learned from.
 	LearnedFromPattern string `json:"learned_from_pattern" binding:"required,max=8000" minLength:"1" maxLength:"2000" example:"skill_gap: tasks reached review with failing tests"`
@@ -144,11 +144,11 @@ type LearningStats struct {
 
 // promptListQuery is the query of GET /prompts.
 type promptListQuery struct {
-	TenantID       string `form:"tenant_id" binding:"omitempty,max=128"`
-	AgentRole      string `form:"agent_role" binding:"omitempty,max=32"`
-	ApprovalStatus string `form:"approval_status" binding:"omitempty,max=32"`
+	TenantID       string `form:"tenant_id" binding:"omitempty,ident,max=128"`
+	AgentRole      string `form:"agent_role" binding:"omitempty,ident,max=32"`
+	ApprovalStatus string `form:"approval_status" binding:"omitempty,ident,max=32"`
 	Limit          int    `form:"limit" binding:"omitempty,min=1"`
-	Cursor         string `form:"cursor" binding:"omitempty,max=512"`
+	Cursor         string `form:"cursor" binding:"omitempty,ident,max=512"`
 }
 
 // Register implements Resource.
@@ -351,6 +351,7 @@ func (h *Learning) Propose(c *gin.Context) {
 //	@Failure		403	{object}	middleware.ErrorBody	"auth.forbidden"
 //	@Failure		404	{object}	middleware.ErrorBody	"resource.not_found: proposal \"3b1f0c2e-6a4d-4e8f-9b7a-1c2d3e4f5a6b\" not found"
 //	@Failure		409	{object}	middleware.ErrorBody	"state.conflict: proposal is human_approved: only a pending_review proposal can be approved or rejected"
+//	@Failure		422	{object}	middleware.ErrorBody	"validation.unprocessable_entity"
 //	@Failure		429	{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500	{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503	{object}	middleware.ErrorBody	"service.unavailable"
