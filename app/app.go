@@ -27,6 +27,7 @@ import (
 	"github.com/golden-architecture/control-plane/platform/database"
 	"github.com/golden-architecture/control-plane/platform/natsbus"
 	"github.com/golden-architecture/control-plane/platform/redisconn"
+	"github.com/golden-architecture/control-plane/platform/tracing"
 	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/health"
 	"github.com/golden-architecture/control-plane/services/tenants"
@@ -65,6 +66,10 @@ type App struct {
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup
 
+	// tracing is the tracer provider of the gateway's spans: no-op unless
+	// OTEL_EXPORTER_OTLP_ENDPOINT is set; Close flushes it.
+	tracing *tracing.Provider
+
 	migrated bool
 	mu       sync.Mutex
 	// draining turns readiness to 503 once a shutdown has begun.
@@ -82,6 +87,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, build BuildIn
 	}()
 	if err := a.openStores(ctx); err != nil {
 		return nil, err
+	}
+	if a.tracing, err = tracing.New(ctx, tracing.Options{
+		Endpoint: cfg.OTELExporterOTLPEndpoint, ServiceName: cfg.OTELServiceName, Version: build.Version,
+	}); err != nil {
+		return nil, err
+	}
+	if a.tracing.Enabled {
+		a.log.Info("tracing", slog.String("exporter", "otlp/http"), slog.String("endpoint", cfg.OTELExporterOTLPEndpoint))
 	}
 	a.warnLocalState()
 	a.registry.MustRegister(
@@ -252,6 +265,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // clients and the database, in that order.
 func (a *App) Close() {
 	a.wg.Wait()
+	if a.tracing != nil {
+		// Flush the spans not yet exported; a collector that does not
+		// answer delays the stop by at most the timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.tracing.Shutdown(ctx); err != nil {
+			a.log.Warn("flushing traces", slog.Any("error", err))
+		}
+		cancel()
+	}
 	if a.bus != nil {
 		a.bus.Close()
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/golden-architecture/control-plane/config"
 	"github.com/golden-architecture/control-plane/handlers"
+	"github.com/golden-architecture/control-plane/platform/tracing"
 	"github.com/golden-architecture/control-plane/services/budget"
 	"github.com/golden-architecture/control-plane/services/dlq"
 	"github.com/golden-architecture/control-plane/services/gateway"
@@ -64,6 +65,8 @@ func (a *App) wireGateway(deps *handlers.Deps, ledger *budget.Service) error {
 		CommitMaxRatio: a.cfg.BudgetCommitMaxRatio,
 		DeadLetters:    &gatewayDeadLetters{prefix: a.cfg.DLQSubjectPrefix, publish: a.guardPublisher(&dlq.NATSPublisher{Conn: a.bus.Conn, JS: a.bus.JS})},
 		Registerer:     a.registry,
+		Tracer:         a.tracing.Tracer("github.com/golden-architecture/control-plane/services/gateway"),
+		Propagator:     tracing.Propagator(),
 		Log:            a.log,
 	})
 	if err != nil {

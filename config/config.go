@@ -87,6 +87,12 @@ type Config struct {
 	// LLMRequestTimeout bounds one provider call (a whole stream).
 	LLMRequestTimeout time.Duration
 
+	// OTELExporterOTLPEndpoint is the OTLP/HTTP collector the gateway's
+	// spans go to; empty turns tracing off (a no-op tracer).
+	OTELExporterOTLPEndpoint string
+	// OTELServiceName is the service.name of the exported spans.
+	OTELServiceName string
+
 	MetricsBearerToken string
 	// PprofAddr serves net/http/pprof on this loopback address when set.
 	PprofAddr string
@@ -213,6 +219,9 @@ func Load(getenv func(string) string) (Config, error) {
 		AnthropicBaseURL:  l.str("ANTHROPIC_BASE_URL", DefaultAnthropicBaseURL),
 		LLMRequestTimeout: l.durIn("LLM_REQUEST_TIMEOUT", 2*time.Minute, time.Second, time.Hour),
 
+		OTELExporterOTLPEndpoint: l.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+		OTELServiceName:          l.str("OTEL_SERVICE_NAME", "control-plane"),
+
 		MetricsBearerToken: l.secret("METRICS_BEARER_TOKEN", ""),
 		PprofAddr:          l.str("PPROF_ADDR", ""),
 
@@ -268,6 +277,11 @@ func (c *Config) validate(l *loader) {
 	for name, raw := range map[string]string{"OPENAI_BASE_URL": c.OpenAIBaseURL, "ANTHROPIC_BASE_URL": c.AnthropicBaseURL} {
 		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			l.fail(name, "is not an http(s) URL")
+		}
+	}
+	if raw := c.OTELExporterOTLPEndpoint; raw != "" {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.fail("OTEL_EXPORTER_OTLP_ENDPOINT", "is not an http(s) URL (the OTLP/HTTP collector, e.g. http://otel-collector:4318)")
 		}
 	}
 	if !validSubjectToken(c.DLQSubjectPrefix) {

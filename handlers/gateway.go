@@ -140,7 +140,7 @@ func (h *Gateway) Chat(c *gin.Context) {
 	}
 	in := gateway.ChatInput{
 		TenantID: tenant, ProjectID: project, IdempotencyKey: key,
-		Body: raw, Header: traceHeaders(c.Request.Header),
+		Body: raw,
 	}
 	if gateway.IsStream(raw) {
 		h.stream(c, in)
@@ -233,17 +233,6 @@ func projectOf(c *gin.Context, bound string) (string, bool) {
 		return p, ok
 	}
 	return defaultProject, true
-}
-
-// traceHeaders are the request headers propagated to the provider.
-func traceHeaders(in http.Header) http.Header {
-	out := http.Header{}
-	for _, k := range []string{"Traceparent", "Tracestate"} {
-		if v := in.Values(k); len(v) > 0 {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // usageQuery is the query of GET /usage.

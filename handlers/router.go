@@ -84,6 +84,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.Use(
 		middleware.RequestID(),
 		middleware.SecurityHeaders(),
+		middleware.TraceContext(),
 		// The probes: polled every few seconds, logged at debug.
 		middleware.AccessLog(d.Log, "/health", "/health/live", "/health/ready", "/metrics"),
 		d.HTTPMetrics.Handler(),

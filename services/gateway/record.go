@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/models"
@@ -46,10 +47,12 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: new call id: %w", err)
 	}
-	a, err := s.o.Budget.Request(ctx, actor, budget.RequestInput{
+	rctx, span := s.startStep(ctx, SpanReserve, attribute.Int64("gateway.estimated_tokens", c.estimate()))
+	a, err := s.o.Budget.Request(rctx, actor, budget.RequestInput{
 		TenantID: in.TenantID, ProjectID: in.ProjectID, TaskID: "llm:" + id.String(), Model: c.model.Name,
 		Purpose: "LLM gateway chat completion", EstimatedTokens: c.estimate(),
 	})
+	endSpan(span, err)
 	if err != nil {
 		if errs.Is(err, errs.CodeBudgetInsufficient) {
 			s.metrics.requests.WithLabelValues(c.model.Name, c.model.Provider, "budget_insufficient").Inc()
@@ -129,11 +132,15 @@ func (s *Service) settle(ctx context.Context, actor audit.Actor, in ChatInput, c
 	defer cancel()
 	cost := c.model.Cost(usage.PromptTokens, usage.CompletionTokens)
 	committed := min(usage.Total(), int64(math.Floor(float64(c.estimate())*s.o.CommitMaxRatio)))
+	ctx, span := s.startStep(ctx, SpanSettle, attribute.String(attrCallID, rec.id), attribute.Int64("gateway.committed_tokens", committed))
+	var spanErr error
+	defer func() { endSpan(span, spanErr) }()
 	if committed < 1 {
 		s.release(ctx, actor, in, rec)
 	} else if _, err := s.o.Budget.Commit(ctx, actor, budget.CommitInput{
 		TenantID: in.TenantID, ProjectID: in.ProjectID, ReservationID: rec.reservation, ActualTokens: committed,
 	}); err != nil {
+		spanErr = err
 		s.o.Log.ErrorContext(ctx, "gateway: commit of a served call failed; the reservation will expire",
 			slog.String("call_id", rec.id), slog.String("reservation_id", rec.reservation), slog.Any("error", err))
 	}
@@ -156,6 +163,7 @@ func (s *Service) settle(ctx context.Context, actor audit.Actor, in ChatInput, c
 				"completion_tokens": usage.CompletionTokens, "cost_usd": cost}).Error
 	})
 	if err != nil {
+		spanErr = errors.Join(spanErr, err)
 		s.o.Log.ErrorContext(ctx, "gateway: recording the usage of a served call failed",
 			slog.String("call_id", rec.id), slog.Any("error", err))
 	}
@@ -202,9 +210,12 @@ func (s *Service) fail(ctx context.Context, actor audit.Actor, in ChatInput, c *
 func (s *Service) release(ctx context.Context, actor audit.Actor, in ChatInput, rec *record) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	if _, err := s.o.Budget.Release(ctx, actor, budget.ReleaseInput{
+	ctx, span := s.startStep(ctx, SpanRelease, attribute.String(attrCallID, rec.id))
+	_, err := s.o.Budget.Release(ctx, actor, budget.ReleaseInput{
 		TenantID: in.TenantID, ProjectID: in.ProjectID, ReservationID: rec.reservation,
-	}); err != nil {
+	})
+	endSpan(span, err)
+	if err != nil {
 		s.o.Log.ErrorContext(ctx, "gateway: release failed; the reservation will expire",
 			slog.String("reservation_id", rec.reservation), slog.Any("error", err))
 	}

@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/services/audit"
@@ -79,8 +83,15 @@ type Options struct {
 	CommitMaxRatio float64
 	DeadLetters    DeadLetters
 	Registerer     prometheus.Registerer
-	Log            *slog.Logger
-	Now            func() time.Time
+	// Tracer records a span per call with children for the budget steps
+	// and each provider attempt (nil: a no-op tracer, nothing recorded).
+	Tracer trace.Tracer
+	// Propagator writes the attempt span's context on the provider
+	// request (nil: W3C trace context). With a no-op tracer the caller's
+	// traceparent passes through unchanged.
+	Propagator propagation.TextMapPropagator
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Service is the LLM gateway.
@@ -104,6 +115,12 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider().Tracer("")
+	}
+	if o.Propagator == nil {
+		o.Propagator = propagation.TraceContext{}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -175,8 +192,6 @@ type ChatInput struct {
 	IdempotencyKey string
 	// Body is the client's OpenAI chat completions request.
 	Body []byte
-	// Header is propagated upstream (traceparent, tracestate).
-	Header http.Header
 }
 
 // ChatResult is the answer of a non-streaming call, in the OpenAI format.
@@ -200,11 +215,14 @@ func IsStream(body []byte) bool {
 // Chat makes a non-streaming call: reserve the worst case, call the
 // provider (retrying once a failure that reached nobody), commit the
 // reported usage with its cost or release, and answer in the OpenAI format.
-func (s *Service) Chat(ctx context.Context, actor audit.Actor, in ChatInput) (ChatResult, error) {
+func (s *Service) Chat(ctx context.Context, actor audit.Actor, in ChatInput) (_ ChatResult, err error) {
+	ctx, span := s.startCall(ctx, actor)
+	defer func() { endSpan(span, err) }()
 	c, err := s.parse(in)
 	if err != nil {
 		return ChatResult{}, err
 	}
+	traceCall(span, c)
 	if c.req.Stream {
 		return ChatResult{}, errs.Validation(errs.FieldError{Field: "stream", Message: "a stream is served by ChatStream"})
 	}
@@ -212,6 +230,7 @@ func (s *Service) Chat(ctx context.Context, actor audit.Actor, in ChatInput) (Ch
 	rec, replay, err := s.begin(ctx, actor, in, c)
 	if err != nil || replay != nil {
 		if replay != nil {
+			span.SetAttributes(attribute.Bool(attrReplayed, true))
 			return *replay, nil
 		}
 		return ChatResult{}, err
@@ -220,7 +239,7 @@ func (s *Service) Chat(ctx context.Context, actor audit.Actor, in ChatInput) (Ch
 	err = s.attempt(ctx, c, func(ctx context.Context, p Provider, up Upstream) (bool, error) {
 		done, err = p.Complete(ctx, up)
 		return false, err
-	}, in.Header)
+	})
 	if err != nil {
 		s.fail(ctx, actor, in, c, rec, err, started)
 		return ChatResult{}, publicError(err)
@@ -228,6 +247,9 @@ func (s *Service) Chat(ctx context.Context, actor audit.Actor, in ChatInput) (Ch
 	usage := done.Usage
 	if !done.UsageReported {
 		usage = Usage{PromptTokens: c.promptEstimate, CompletionTokens: completionEstimate(done.Body), Estimated: true}
+	}
+	if span.IsRecording() {
+		traceUsage(span, responseModel(done.Body), usage)
 	}
 	body, err := withModel(done.Body, c.model.Name)
 	if err != nil {
@@ -240,16 +262,20 @@ func (s *Service) Chat(ctx context.Context, actor audit.Actor, in ChatInput) (Ch
 // attempt runs one provider call through the provider's breaker, and once
 // more when the first failed in a way that counts against the provider and
 // nothing reached the client (the call reports whether something did).
-func (s *Service) attempt(ctx context.Context, c *call, run func(context.Context, Provider, Upstream) (sent bool, err error), header http.Header) error {
+func (s *Service) attempt(ctx context.Context, c *call, run func(context.Context, Provider, Upstream) (sent bool, err error)) error {
 	body, err := c.upstreamBody()
 	if err != nil {
 		return fmt.Errorf("gateway: encode upstream body: %w", err)
 	}
 	p := s.o.Providers[c.model.Provider]
-	up := Upstream{Model: c.model, Body: body, Header: header}
 	var last error
 	for try := 0; try < 2; try++ {
-		sent, err := s.once(ctx, c.model.Provider, func(ctx context.Context) (bool, error) { return run(ctx, p, up) })
+		// Each attempt is a client span whose context goes upstream.
+		actx, span := s.startUpstream(ctx, c, try)
+		up := Upstream{Model: c.model, Body: body, Header: http.Header{}}
+		s.o.Propagator.Inject(actx, propagation.HeaderCarrier(up.Header))
+		sent, err := s.once(actx, c.model.Provider, func(ctx context.Context) (bool, error) { return run(ctx, p, up) })
+		endSpan(span, err)
 		if err == nil {
 			return nil
 		}

@@ -39,11 +39,14 @@ var errClientGone = errors.New("the client went away")
 // stream ends. A client that goes away cancels the upstream call, and the
 // tokens used so far are committed: the provider's usage when it sent it,
 // else the prompt estimate plus the streamed text's.
-func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInput, w ChunkWriter) error {
+func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInput, w ChunkWriter) (err error) {
+	ctx, span := s.startCall(ctx, actor)
+	defer func() { endSpan(span, err) }()
 	c, err := s.parse(in)
 	if err != nil {
 		return err
 	}
+	traceCall(span, c)
 	if !c.req.Stream {
 		return errs.Validation(errs.FieldError{Field: "stream", Message: "must be true for ChatStream"})
 	}
@@ -64,6 +67,7 @@ func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInpu
 		ttft      time.Duration
 		usage     Usage
 		reported  bool
+		model     string
 	)
 	relay := func(chunk []byte) error {
 		var view struct {
@@ -73,8 +77,12 @@ func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInpu
 				} `json:"delta"`
 			} `json:"choices"`
 			Usage json.RawMessage `json:"usage"`
+			Model string          `json:"model"`
 		}
 		_ = json.Unmarshal(chunk, &view)
+		if model == "" {
+			model = view.Model
+		}
 		for _, ch := range view.Choices {
 			textBytes += len(ch.Delta.Content)
 		}
@@ -98,9 +106,12 @@ func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInpu
 		var err error
 		usage, reported, err = p.Stream(ctx, up, relay)
 		return sent, err
-	}, in.Header)
+	})
 	if !reported {
 		usage = Usage{PromptTokens: c.promptEstimate, CompletionTokens: textTokens(textBytes), Estimated: true}
+	}
+	if err == nil || sent {
+		traceUsage(span, model, usage)
 	}
 	switch {
 	case err == nil:
