@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -39,7 +40,7 @@ func (b *fakeBudget) Request(context.Context, audit.Actor, budget.RequestInput) 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.requests++
-	return budget.Approval{ReservationID: "res-1"}, nil
+	return budget.Approval{ReservationID: uuid.NewString()}, nil
 }
 
 func (b *fakeBudget) Commit(context.Context, audit.Actor, budget.CommitInput) (budget.Settlement, error) {
