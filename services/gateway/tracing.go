@@ -31,10 +31,10 @@ const (
 	attrProvider       = "gen_ai.provider.name"
 	attrSystem         = "gen_ai.system" // the conventions' older name of the provider
 	attrRequestModel   = "gen_ai.request.model"
-	attrMaxTokens      = "gen_ai.request.max_tokens"
+	attrRequestMax     = "gen_ai.request.max_tokens"
 	attrResponseModel  = "gen_ai.response.model"
-	attrInputTokens    = "gen_ai.usage.input_tokens"
-	attrOutputTokens   = "gen_ai.usage.output_tokens"
+	attrUsageInput     = "gen_ai.usage.input_tokens"
+	attrUsageOutput    = "gen_ai.usage.output_tokens"
 	attrErrorType      = "error.type"
 	attrRequestID      = "request.id"
 	attrStream         = "gateway.stream"
@@ -59,7 +59,7 @@ func traceCall(span trace.Span, c *call) {
 	span.SetName(spanOperation + " " + c.model.Name)
 	span.SetAttributes(
 		attribute.String(attrProvider, c.model.Provider), attribute.String(attrSystem, c.model.Provider),
-		attribute.String(attrRequestModel, c.model.Name), attribute.Int64(attrMaxTokens, c.maxTokens),
+		attribute.String(attrRequestModel, c.model.Name), attribute.Int64(attrRequestMax, c.maxTokens),
 		attribute.Bool(attrStream, c.req.Stream))
 }
 
@@ -71,7 +71,7 @@ func traceUsage(span trace.Span, responseModel string, u Usage) {
 	if responseModel != "" {
 		span.SetAttributes(attribute.String(attrResponseModel, responseModel))
 	}
-	span.SetAttributes(attribute.Int64(attrInputTokens, u.PromptTokens), attribute.Int64(attrOutputTokens, u.CompletionTokens),
+	span.SetAttributes(attribute.Int64(attrUsageInput, u.PromptTokens), attribute.Int64(attrUsageOutput, u.CompletionTokens),
 		attribute.Bool(attrUsageEstimated, u.Estimated))
 }
 
@@ -80,7 +80,7 @@ func (s *Service) startUpstream(ctx context.Context, c *call, try int) (context.
 	return s.o.Tracer.Start(ctx, spanOperation+" "+c.model.UpstreamModel, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 		attribute.String(attrOperation, spanOperation), attribute.String(attrProvider, c.model.Provider),
 		attribute.String(attrSystem, c.model.Provider), attribute.String(attrRequestModel, c.model.UpstreamModel),
-		attribute.Int64(attrMaxTokens, c.maxTokens), attribute.Int(attrAttempt, try+1)))
+		attribute.Int64(attrRequestMax, c.maxTokens), attribute.Int(attrAttempt, try+1)))
 }
 
 // startStep starts the span of a budget step.
