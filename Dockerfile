@@ -38,7 +38,7 @@ COPY --from=build /app/server /app/server
 # distroless has no shell to mkdir/chown: bring an empty /data owned by nonroot (65532).
 COPY --from=build --chown=65532:65532 /out/data /data
 
-ENV PORT=8000 DATA_DIR=/data
+ENV HOST=0.0.0.0 PORT=8000 DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8000
 USER 65532:65532

@@ -13,7 +13,9 @@ import (
 )
 
 const migrateUsage = `usage:
-  control-plane migrate          apply pending migrations, then print the status of each
+  control-plane migrate          apply pending migrations, create the demo users and the
+                                 bootstrap admin as a start does (SEED_DEMO_USERS,
+                                 ADMIN_USERNAME/ADMIN_PASSWORD), then print the status of each
   control-plane migrate status   print the status only
 Uses DATABASE_URL, else the SQLite file in DATA_DIR. Replicas may run it at the
 same time: a database lock makes each migration apply once.
@@ -45,6 +47,11 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		fmt.Fprintf(stdout, "applied %d migration(s) to %s\n", len(applied), db.Location)
+		// What a start does once the schema is ready, so that replicas
+		// running with MIGRATE_ON_START=false get their accounts now.
+		if err := app.SeedAccounts(ctx, cfg, db.DB, slog.New(slog.NewTextHandler(stdout, nil))); err != nil {
+			return fmt.Errorf("seed accounts: %w", err)
+		}
 	}
 	st, err := r.Status(ctx)
 	if err != nil {

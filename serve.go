@@ -47,6 +47,10 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	base := "http://" + displayHost(cfg.Host, ln.Addr())
 	log.Info("serving", slog.String("addr", ln.Addr().String()),
 		slog.String("console", base+"/console"), slog.String("docs", base+"/docs"), slog.String("health", base+"/health"))
+	if cfg.LoopbackOnly() && getenv("HOST") == "" {
+		log.Warn("listening on 127.0.0.1 only: embedded mode with the demo users, whose passwords are public; set HOST=0.0.0.0 to expose it (and SEED_DEMO_USERS=false with ADMIN_USERNAME/ADMIN_PASSWORD for real use)",
+			slog.String("addr", ln.Addr().String()))
+	}
 	err = a.Serve(ctx, ln)
 	cancelWorkers()
 	log.Info("stopped")

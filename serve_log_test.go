@@ -30,7 +30,10 @@ func (l logLine) level() string { s, _ := l["level"].(string); return s }
 func serveLogged(t *testing.T, vars map[string]string, during func(base string)) []logLine {
 	t.Helper()
 	vars = maps.Clone(vars)
-	vars["HOST"], vars["PORT"] = "127.0.0.1", fmt.Sprint(testenv.FreePort(t))
+	if _, given := vars["HOST"]; !given { // "" leaves HOST unset
+		vars["HOST"] = "127.0.0.1"
+	}
+	vars["PORT"] = fmt.Sprint(testenv.FreePort(t))
 	base := "http://127.0.0.1:" + vars["PORT"]
 	logs := &testenv.SyncBuffer{}
 	ctx, stop := context.WithCancel(context.Background())
@@ -237,4 +240,33 @@ func cfgWith(t *testing.T, kv ...string) config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// TestServeLoopbackWithDemoUsers: embedded mode with the demo users listens
+// on 127.0.0.1 when HOST is unset and says how to expose it; an explicit HOST
+// is used as given, without that warning.
+func TestServeLoopbackWithDemoUsers(t *testing.T) {
+	const hint = "listening on 127.0.0.1 only: embedded mode with the demo users, whose passwords are public; set HOST=0.0.0.0 to expose it (and SEED_DEMO_USERS=false with ADMIN_USERNAME/ADMIN_PASSWORD for real use)"
+	for _, tc := range []struct {
+		host     string
+		wantHint int
+	}{{"", 1}, {"127.0.0.1", 0}} {
+		lines := serveLogged(t, map[string]string{"DATA_DIR": t.TempDir(), "BCRYPT_COST": "4", "HOST": tc.host}, func(string) {})
+		serving := linesWith(lines, "serving")
+		if len(serving) != 1 {
+			t.Fatalf("HOST=%q: %d serving lines", tc.host, len(serving))
+		}
+		if addr, _ := serving[0]["addr"].(string); !strings.HasPrefix(addr, "127.0.0.1:") {
+			t.Errorf("HOST=%q: serving on %q, want 127.0.0.1", tc.host, addr)
+		}
+		got := linesWith(lines, hint)
+		if len(got) != tc.wantHint {
+			t.Errorf("HOST=%q: %d loopback warnings, want %d", tc.host, len(got), tc.wantHint)
+		}
+		for _, l := range got {
+			if l.level() != "WARN" {
+				t.Errorf("HOST=%q: loopback hint at %s, want WARN", tc.host, l.level())
+			}
+		}
+	}
 }

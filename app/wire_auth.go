@@ -13,6 +13,8 @@ import (
 	"github.com/golden-architecture/control-plane/services/apikeys"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/auth"
+	"github.com/golden-architecture/control-plane/services/tenants"
+	"gorm.io/gorm"
 )
 
 // Auth timing that is not configurable: how often the key directory is
@@ -99,34 +101,53 @@ func (a *App) kvStore() kv.Store {
 // seedUsers creates the demo users (embedded mode, or SEED_DEMO_USERS=true)
 // and the bootstrap admin (ADMIN_USERNAME/ADMIN_PASSWORD).
 func (a *App) seedUsers(ctx context.Context, users *auth.Users) error {
-	if !a.db.Migrator().HasTable("users") {
+	return seedUsers(ctx, a.cfg, a.db.DB, users, a.log)
+}
+
+// SeedAccounts does at the end of `control-plane migrate` what a start does
+// once the schema is there: brings the data under the tenant rules (the
+// DEFAULT_TENANT backfill) and creates the demo users and the bootstrap admin
+// by the same configuration rules. So a server started with
+// MIGRATE_ON_START=false on an empty database gets its accounts once the
+// operator applies the migrations. Idempotent, and safe with replicas doing
+// the same at once (the inserts skip existing rows).
+func SeedAccounts(ctx context.Context, cfg config.Config, db *gorm.DB, log *slog.Logger) error {
+	if err := tenants.New(db, audit.New(db)).Backfill(ctx, cfg.DefaultTenant); err != nil {
+		return fmt.Errorf("backfill tenants: %w", err)
+	}
+	return seedUsers(ctx, cfg, db, auth.NewUsers(db, cfg.BcryptCost, nil), log)
+}
+
+func seedUsers(ctx context.Context, cfg config.Config, db *gorm.DB, users *auth.Users, log *slog.Logger) error {
+	if !db.Migrator().HasTable("users") {
 		// MIGRATE_ON_START=false with migrations pending: this replica is not
-		// ready, and the one that applies the migrations seeds the accounts.
-		a.log.Warn("users table missing (migrations pending); accounts not seeded by this instance")
+		// ready; `control-plane migrate` (or a start with MIGRATE_ON_START=true)
+		// seeds the accounts when it applies the migrations.
+		log.Warn("users table missing (migrations pending); accounts not seeded by this instance: `control-plane migrate` seeds them")
 		return nil
 	}
-	if a.cfg.SeedDemoUsers {
-		created, err := users.SeedDemo(ctx, a.cfg.DefaultTenant)
+	if cfg.SeedDemoUsers {
+		created, err := users.SeedDemo(ctx, cfg.DefaultTenant)
 		if err != nil {
 			return err
 		}
-		a.log.Warn("demo users with well-known passwords are enabled (admin/admin123, operator/operator123, developer/dev123, observer/obs123); set SEED_DEMO_USERS=false and ADMIN_USERNAME/ADMIN_PASSWORD for real use",
-			slog.Any("created_now", created), slog.String("tenant", a.cfg.DefaultTenant))
+		log.Warn("demo users with well-known passwords are enabled (admin/admin123, operator/operator123, developer/dev123, observer/obs123); set SEED_DEMO_USERS=false and ADMIN_USERNAME/ADMIN_PASSWORD for real use",
+			slog.Any("created_now", created), slog.String("tenant", cfg.DefaultTenant))
 	}
-	if a.cfg.AdminUsername != "" {
-		changed, err := users.EnsureAdmin(ctx, a.cfg.AdminUsername, a.cfg.AdminPassword)
+	if cfg.AdminUsername != "" {
+		changed, err := users.EnsureAdmin(ctx, cfg.AdminUsername, cfg.AdminPassword)
 		if err != nil {
 			return err
 		}
-		a.log.Info("bootstrap admin", slog.String("username", auth.NormalizeUsername(a.cfg.AdminUsername)), slog.Bool("changed", changed))
+		log.Info("bootstrap admin", slog.String("username", auth.NormalizeUsername(cfg.AdminUsername)), slog.Bool("changed", changed))
 		return nil
 	}
 	var accounts int64
-	if err := a.db.WithContext(ctx).Table("users").Count(&accounts).Error; err != nil {
+	if err := db.WithContext(ctx).Table("users").Count(&accounts).Error; err != nil {
 		return fmt.Errorf("count accounts: %w", err)
 	}
 	if accounts == 0 {
-		a.log.Warn("no account exists and ADMIN_USERNAME is not set: nobody can log in; set ADMIN_USERNAME and ADMIN_PASSWORD, or create one with `control-plane users create --username … --role admin`")
+		log.Warn("no account exists and ADMIN_USERNAME is not set: nobody can log in; set ADMIN_USERNAME and ADMIN_PASSWORD, or create one with `control-plane users create --username … --role admin`")
 	}
 	return nil
 }

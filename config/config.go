@@ -143,6 +143,12 @@ func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 // is required.
 func (c Config) Production() bool { return c.DatabaseURL != "" }
 
+// LoopbackOnly reports whether an unset HOST means 127.0.0.1: embedded mode
+// with the demo users, whose passwords are public, is not exposed to the
+// network unless HOST is set explicitly (HOST=0.0.0.0; the container images
+// and manifests set it).
+func (c Config) LoopbackOnly() bool { return !c.Production() && c.SeedDemoUsers }
+
 // Addr is the listen address.
 func (c Config) Addr() string { return net.JoinHostPort(c.Host, fmt.Sprint(c.Port)) }
 
@@ -236,6 +242,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RateLimitStorageURI = l.secret("RATE_LIMIT_STORAGE_URI", c.RedisURL)
 	c.SQLitePath = l.str("SQLITE_PATH", filepath.Join(c.DataDir, "control-plane.db"))
 	c.SeedDemoUsers = l.boolean("SEED_DEMO_USERS", !c.Production())
+	if _, set := l.raw("HOST"); !set && c.LoopbackOnly() {
+		c.Host = "127.0.0.1"
+	}
 	c.validate(l)
 	return c, l.err()
 }

@@ -26,7 +26,7 @@ func TestLoadDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"Port", c.Port, 8000},
-		{"Host", c.Host, "0.0.0.0"},
+		{"Host", c.Host, "127.0.0.1"},
 		{"DataDir", c.DataDir, "./data"},
 		{"SQLitePath", c.SQLitePath, filepath.Join("data", "control-plane.db")},
 		{"DBMinConns", c.DBMinConns, 2},
@@ -224,6 +224,33 @@ func TestRatesAreTyped(t *testing.T) {
 	for _, want := range []string{`"RATE_LIMIT_ADMIN":"7-H"`, `"RATE_LIMIT_LOGIN":"5-S"`, `"RATE_LIMIT_BUDGET_REQUEST":"2-D"`, `"RATE_LIMIT_HEALTH":"60-M"`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("redacted configuration %s lacks %s", b, want)
+		}
+	}
+}
+
+// TestHostDefault: embedded mode with the demo users (public passwords)
+// listens on 127.0.0.1 unless HOST is set; any other mode on every interface.
+func TestHostDefault(t *testing.T) {
+	pg := "postgres://u:p@db:5432/cp"
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"embedded with demo users", nil, "127.0.0.1"},
+		{"embedded, demo users explicit", map[string]string{"SEED_DEMO_USERS": "true"}, "127.0.0.1"},
+		{"embedded, HOST explicit", map[string]string{"HOST": "0.0.0.0"}, "0.0.0.0"},
+		{"embedded, HOST another address", map[string]string{"HOST": "10.1.2.3"}, "10.1.2.3"},
+		{"embedded without demo users", map[string]string{"SEED_DEMO_USERS": "false"}, "0.0.0.0"},
+		{"production", map[string]string{"DATABASE_URL": pg, "JWT_SECRET": strings.Repeat("s", 32)}, "0.0.0.0"},
+		{"production with demo users", map[string]string{"DATABASE_URL": pg, "JWT_SECRET": strings.Repeat("s", 32), "SEED_DEMO_USERS": "true"}, "0.0.0.0"},
+	} {
+		c, err := Load(env(tc.vars))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.Host != tc.want || c.Addr() != tc.want+":8000" {
+			t.Errorf("%s: Host %q, Addr %q; want %q", tc.name, c.Host, c.Addr(), tc.want)
 		}
 	}
 }
