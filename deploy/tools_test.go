@@ -190,6 +190,7 @@ func TestComposePassesEveryVariable(t *testing.T) {
 	}
 	got, _ := dig(resolved, "services", "api", "environment").(map[string]any)
 	composeSets := map[string]string{
+		"HOST":           "0.0.0.0",
 		"PORT":           "8000",
 		"DATA_DIR":       "/data",
 		"DATABASE_URL":   "postgres://control_plane:pg-test-only@postgres:5432/control_plane?sslmode=disable",
