@@ -237,7 +237,14 @@ func (c *console) triageDeadLetter() {
 	c.do("filter by subject",
 		chromedp.SendKeys(chromedp.CSS(`input[name=subject]`), base+".orders.>"),
 		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`button.row[data-id="`+created+`"]`)),
+		// The list the page opened with may hold the same rows: wait for
+		// the filtered answer (the list no longer busy), so the rows read
+		// and focused below are not replaced under the keyboard.
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => {
+			const rows = Array.from(document.querySelectorAll("button.row"));
+			const list = rows[0]?.closest("[aria-busy]");
+			return !!list && list.getAttribute("aria-busy") === "false" && rows.map(b => b.dataset.id).includes(%q);
+		})()`, created)),
 	)
 	rows := get(c.page, "read the rows", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("button.row")).map(b => b.dataset.id)`))
 	if !slices.Equal(rows, []string{paid, created}) {
@@ -473,8 +480,17 @@ func (c *console) resolveEscalation() {
 	c.do("list escalated tasks",
 		chromedp.SetValue(chromedp.CSS(`select[name=state]`), "escalated"),
 		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)),
-		chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const ids = Array.from(document.querySelectorAll("button.row")).map(b => b.dataset.id); return ids.length === 1 && ids[0] === %q })()`, c.task)),
-		chromedp.Click(chromedp.CSS(`button.row[data-id="`+c.task+`"]`)),
+		// The unfiltered list that opened the page may render after the
+		// poll saw the filtered one (or the other way round), replacing
+		// the row under a click: click, in the page, the row of the only
+		// listed task until its history shows.
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => {
+			const rows = Array.from(document.querySelectorAll("button.row"));
+			if (rows.length !== 1 || rows[0].dataset.id !== %q) return false;
+			if (document.querySelector(".detail ol.events li")) return true;
+			rows[0].click();
+			return false;
+		})()`, c.task)),
 		chromedp.WaitVisible(chromedp.CSS(`.detail ol.events li`)),
 	)
 	history := get(c.page, "read the history", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(".detail ol.events li strong")).map(s => s.textContent)`))
