@@ -8,6 +8,8 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // Code is a stable, documented error identifier that clients may switch on.
@@ -86,6 +88,37 @@ func Validation(fields ...FieldError) *Error {
 		Message: "request validation failed",
 		Details: map[string]any{"errors": fields},
 	}
+}
+
+// Fields collects every failed rule of one input, so that a client learns all
+// of them in one 422. Services embed it in their own collector to add their
+// domain rules.
+type Fields []FieldError
+
+// Add records one failed rule of field.
+func (f *Fields) Add(field, msg string) {
+	*f = append(*f, FieldError{Field: field, Message: msg})
+}
+
+// Text checks a free-text field: at most max characters, no control
+// characters but tab and newlines; a required one must not be blank.
+func (f *Fields) Text(field, v string, max int, required bool) {
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		f.Add(field, "must not be blank")
+	case utf8.RuneCountInString(v) > max:
+		f.Add(field, fmt.Sprintf("must be at most %d characters", max))
+	case strings.ContainsFunc(v, func(r rune) bool { return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f }):
+		f.Add(field, "must not contain control characters")
+	}
+}
+
+// Err is the 422 listing every recorded rule, nil when none failed.
+func (f Fields) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return Validation(f...)
 }
 
 // Is reports whether err carries code.

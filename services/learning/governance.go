@@ -81,7 +81,7 @@ func defaultOf(tenant string, role work.AgentRole) Governance {
 
 func (f *fieldErrors) role(field string, r work.AgentRole) {
 	if !slices.Contains(work.AgentRoles, r) {
-		f.add(field, "must be one of: security, developer, reviewer, tester, architect")
+		f.Add(field, "must be one of: security, developer, reviewer, tester, architect")
 	}
 }
 
@@ -111,12 +111,12 @@ func (s *Service) SetGovernance(ctx context.Context, actor audit.Actor, tenant s
 	var f fieldErrors
 	f.role("role", role)
 	if rule.MaxUpdatesPerDay < 0 || rule.MaxUpdatesPerDay > MaxUpdatesPerDay {
-		f.add("max_updates_per_day", fmt.Sprintf("must be between 0 and %d", MaxUpdatesPerDay))
+		f.Add("max_updates_per_day", fmt.Sprintf("must be between 0 and %d", MaxUpdatesPerDay))
 	}
 	if rule.CooldownHours < 0 || rule.CooldownHours > MaxCooldownHours {
-		f.add("cooldown_hours", fmt.Sprintf("must be between 0 and %d", MaxCooldownHours))
+		f.Add("cooldown_hours", fmt.Sprintf("must be between 0 and %d", MaxCooldownHours))
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return Governance{}, err
 	}
 	var out Governance

@@ -17,8 +17,6 @@ package learning
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -96,30 +94,9 @@ func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
 	}, nil
 }
 
-// fieldErrors collects the failed rules of one request.
-type fieldErrors []errs.FieldError
-
-func (f *fieldErrors) add(field, msg string) {
-	*f = append(*f, errs.FieldError{Field: field, Message: msg})
-}
-
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return errs.Validation(f...)
-}
-
-func (f *fieldErrors) text(field, v string, max int, required bool) {
-	switch {
-	case required && strings.TrimSpace(v) == "":
-		f.add(field, "must not be blank")
-	case len([]rune(v)) > max:
-		f.add(field, fmt.Sprintf("must be at most %d characters", max))
-	case strings.ContainsFunc(v, func(r rune) bool { return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f }):
-		f.add(field, "must not contain control characters")
-	}
-}
+// fieldErrors collects the failed rules of one request: errs.Fields and the
+// rules of learning resources.
+type fieldErrors struct{ errs.Fields }
 
 func deref(p *string) string {
 	if p == nil {

@@ -144,9 +144,9 @@ func RefusalOf(err error) (Refusal, bool) {
 func (s *Service) Propose(ctx context.Context, actor audit.Actor, in ProposalInput) (Prompt, error) {
 	var f fieldErrors
 	f.role("agent_role", in.Role)
-	f.text("prompt_text", in.Text, MaxPromptLength, true)
-	f.text("learned_from_pattern", in.LearnedFromPattern, MaxPatternLength, true)
-	if err := f.err(); err != nil {
+	f.Text("prompt_text", in.Text, MaxPromptLength, true)
+	f.Text("learned_from_pattern", in.LearnedFromPattern, MaxPatternLength, true)
+	if err := f.Err(); err != nil {
 		return Prompt{}, err
 	}
 	var check *models.JSONMap
@@ -279,8 +279,8 @@ func (s *Service) Approve(ctx context.Context, actor audit.Actor, tenant, id str
 // Reject rejects a pending proposal exactly once, with a reason.
 func (s *Service) Reject(ctx context.Context, actor audit.Actor, tenant, id, reason string) (Prompt, error) {
 	var f fieldErrors
-	f.text("reason", reason, MaxReasonLength, true)
-	if err := f.err(); err != nil {
+	f.Text("reason", reason, MaxReasonLength, true)
+	if err := f.Err(); err != nil {
 		return Prompt{}, err
 	}
 	return s.review(ctx, actor, tenant, id, StatusRejected, reason)
@@ -411,9 +411,9 @@ func (s *Service) ListPrompts(ctx context.Context, f PromptFilter) (cursor.Page[
 	switch f.Status {
 	case "", StatusAutoApproved, StatusPendingReview, StatusHumanApproved, StatusRejected:
 	default:
-		fe.add("approval_status", "must be one of: auto_approved, pending_review, human_approved, rejected")
+		fe.Add("approval_status", "must be one of: auto_approved, pending_review, human_approved, rejected")
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return cursor.Page[Prompt]{}, err
 	}
 	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) {

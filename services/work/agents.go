@@ -85,13 +85,13 @@ type CreateAgentInput struct {
 
 func (f *fieldErrors) role(r AgentRole) {
 	if !slices.Contains(AgentRoles, r) {
-		f.add("role", "must be one of: security, developer, reviewer, tester, architect")
+		f.Add("role", "must be one of: security, developer, reviewer, tester, architect")
 	}
 }
 
 func (f *fieldErrors) status(s AgentStatus) {
 	if !slices.Contains(AgentStatuses, s) {
-		f.add("status", "must be one of: active, paused, retired")
+		f.Add("status", "must be one of: active, paused, retired")
 	}
 }
 
@@ -102,12 +102,12 @@ func (s *Service) CreateAgent(ctx context.Context, actor audit.Actor, in CreateA
 	}
 	var f fieldErrors
 	if !slugPattern.MatchString(in.ID) {
-		f.add("id", "must be "+SlugRule)
+		f.Add("id", "must be "+SlugRule)
 	}
 	f.role(in.Role)
 	f.status(in.Status)
 	f.metadata("metadata", in.Metadata)
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return Agent{}, err
 	}
 	now := s.now()
@@ -180,7 +180,7 @@ func (s *Service) UpdateAgent(ctx context.Context, actor audit.Actor, tenant, id
 	if in.Metadata != nil {
 		f.metadata("metadata", *in.Metadata)
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return Agent{}, err
 	}
 	var out models.Agent
@@ -253,7 +253,7 @@ func (s *Service) ListAgents(ctx context.Context, f AgentFilter) (cursor.Page[Ag
 	if f.Status != "" {
 		fe.status(f.Status)
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return cursor.Page[Agent]{}, err
 	}
 	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, slugPattern.MatchString(id) })

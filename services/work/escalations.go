@@ -89,12 +89,12 @@ type OpenInput struct {
 // escalated task and moves the task to escalated, in one transaction.
 func (s *Service) OpenEscalation(ctx context.Context, actor audit.Actor, in OpenInput) (Escalation, error) {
 	var f fieldErrors
-	f.text("reason", in.Reason, MaxTextLength, true)
+	f.Text("reason", in.Reason, MaxTextLength, true)
 	if !slices.Contains(PatternTypes, in.PatternType) {
-		f.add("pattern_type", "must be one of: skill_gap, agent_conflict, process_issue")
+		f.Add("pattern_type", "must be one of: skill_gap, agent_conflict, process_issue")
 	}
-	f.text("suggested_fix", in.SuggestedFix, MaxTextLength, false)
-	if err := f.err(); err != nil {
+	f.Text("suggested_fix", in.SuggestedFix, MaxTextLength, false)
+	if err := f.Err(); err != nil {
 		return Escalation{}, err
 	}
 	var out Escalation
@@ -163,11 +163,11 @@ type ResolveInput struct {
 // returns to running in the same transaction.
 func (s *Service) ResolveEscalation(ctx context.Context, actor audit.Actor, tenant, id string, in ResolveInput) (Escalation, error) {
 	var f fieldErrors
-	f.text("resolution", in.Resolution, MaxResolutionLength, true)
+	f.Text("resolution", in.Resolution, MaxResolutionLength, true)
 	if in.Data != nil {
 		f.metadata("resolution_data", in.Data)
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return Escalation{}, err
 	}
 	var out Escalation
@@ -284,12 +284,12 @@ type EscalationFilter struct {
 func (s *Service) ListEscalations(ctx context.Context, f EscalationFilter) (cursor.Page[Escalation], error) {
 	var fe fieldErrors
 	if f.PatternType != "" && !slices.Contains(PatternTypes, f.PatternType) {
-		fe.add("pattern_type", "must be one of: skill_gap, agent_conflict, process_issue")
+		fe.Add("pattern_type", "must be one of: skill_gap, agent_conflict, process_issue")
 	}
 	if f.TaskID != "" && !validUUID(f.TaskID) {
-		fe.add("task_id", "must be a task id (a UUID)")
+		fe.Add("task_id", "must be a task id (a UUID)")
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return cursor.Page[Escalation]{}, err
 	}
 	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, validUUID(id) })

@@ -85,13 +85,13 @@ type CreateTaskInput struct {
 // CreateTask adds a pending task, with its first event and audit entry.
 func (s *Service) CreateTask(ctx context.Context, actor audit.Actor, in CreateTaskInput) (Task, error) {
 	var f fieldErrors
-	f.text("title", in.Title, MaxTitleLength, true)
-	f.text("description", in.Description, MaxTextLength, false)
+	f.Text("title", in.Title, MaxTitleLength, true)
+	f.Text("description", in.Description, MaxTextLength, false)
 	if in.AgentID != "" && !slugPattern.MatchString(in.AgentID) {
-		f.add("agent_id", "must be "+SlugRule)
+		f.Add("agent_id", "must be "+SlugRule)
 	}
 	f.metadata("metadata", in.Metadata)
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return Task{}, err
 	}
 	now := s.now()
@@ -206,9 +206,9 @@ type TaskFilter struct {
 func (s *Service) ListTasks(ctx context.Context, f TaskFilter) (cursor.Page[Task], error) {
 	var fe fieldErrors
 	if f.State != "" && !f.State.Valid() {
-		fe.add("state", "must be one of: pending, running, review, completed, escalated, failed, cancelled")
+		fe.Add("state", "must be one of: pending, running, review, completed, escalated, failed, cancelled")
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return cursor.Page[Task]{}, err
 	}
 	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, validUUID(id) })
@@ -255,24 +255,24 @@ type UpdateTaskInput struct {
 func (s *Service) UpdateTask(ctx context.Context, actor audit.Actor, tenant, id string, in UpdateTaskInput) (Task, error) {
 	var f fieldErrors
 	if in.Title != nil {
-		f.text("title", *in.Title, MaxTitleLength, true)
+		f.Text("title", *in.Title, MaxTitleLength, true)
 	}
 	if in.Description != nil {
-		f.text("description", *in.Description, MaxTextLength, false)
+		f.Text("description", *in.Description, MaxTextLength, false)
 	}
 	if in.AgentID != nil && *in.AgentID != "" && !slugPattern.MatchString(*in.AgentID) {
-		f.add("agent_id", "must be "+SlugRule)
+		f.Add("agent_id", "must be "+SlugRule)
 	}
 	if in.Metadata != nil {
 		f.metadata("metadata", *in.Metadata)
 	}
 	if in.State != nil && !in.State.Valid() {
-		f.add("state", "must be one of: pending, running, review, completed, escalated, failed, cancelled")
+		f.Add("state", "must be one of: pending, running, review, completed, escalated, failed, cancelled")
 	}
 	if in.Version != nil && *in.Version < 1 {
-		f.add("version", "must be at least 1")
+		f.Add("version", "must be at least 1")
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return Task{}, err
 	}
 	var out models.Task

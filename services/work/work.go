@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -101,41 +100,18 @@ var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // SlugRule is the agent id rule in words.
 const SlugRule = "a slug: 1 to 64 lowercase letters, digits, '-' and '_', starting with a letter or digit"
 
-// fieldErrors collects the failed rules of one request.
-type fieldErrors []errs.FieldError
-
-func (f *fieldErrors) add(field, msg string) {
-	*f = append(*f, errs.FieldError{Field: field, Message: msg})
-}
-
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return errs.Validation(f...)
-}
-
-// text checks a free-text field: at most max characters, no control
-// characters but tab and newlines; required ones must not be blank.
-func (f *fieldErrors) text(field, v string, max int, required bool) {
-	switch {
-	case required && strings.TrimSpace(v) == "":
-		f.add(field, "must not be blank")
-	case len([]rune(v)) > max:
-		f.add(field, fmt.Sprintf("must be at most %d characters", max))
-	case strings.ContainsFunc(v, func(r rune) bool { return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f }):
-		f.add(field, "must not contain control characters")
-	}
-}
+// fieldErrors collects the failed rules of one request: errs.Fields and the
+// rules of work resources.
+type fieldErrors struct{ errs.Fields }
 
 // metadata checks a metadata object: at most MaxMetadataBytes as JSON.
 func (f *fieldErrors) metadata(field string, m map[string]any) {
 	b, err := json.Marshal(m)
 	switch {
 	case err != nil:
-		f.add(field, "must be a JSON object")
+		f.Add(field, "must be a JSON object")
 	case len(b) > MaxMetadataBytes:
-		f.add(field, fmt.Sprintf("must be at most %d bytes as JSON (is %d)", MaxMetadataBytes, len(b)))
+		f.Add(field, fmt.Sprintf("must be at most %d bytes as JSON (is %d)", MaxMetadataBytes, len(b)))
 	}
 }
 
