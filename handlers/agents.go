@@ -180,10 +180,7 @@ func (h *Agents) List(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := AgentList{Items: make([]AgentResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
-	for i, a := range p.Items {
-		out.Items[i] = agentResponse(a)
-	}
+	out := AgentList{Items: convert(p.Items, agentResponse), NextCursor: nextCursor(p.NextCursor)}
 	c.JSON(http.StatusOK, out)
 }
 

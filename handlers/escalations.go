@@ -179,10 +179,7 @@ func (h *Escalations) List(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := EscalationList{Items: make([]EscalationResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
-	for i, e := range p.Items {
-		out.Items[i] = escalationResponse(e)
-	}
+	out := EscalationList{Items: convert(p.Items, escalationResponse), NextCursor: nextCursor(p.NextCursor)}
 	c.JSON(http.StatusOK, out)
 }
 

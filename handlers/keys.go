@@ -201,10 +201,7 @@ func (h *Keys) List(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := KeyList{Items: make([]KeyResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
-	for i, k := range p.Items {
-		out.Items[i] = h.response(k)
-	}
+	out := KeyList{Items: convert(p.Items, h.response), NextCursor: nextCursor(p.NextCursor)}
 	c.JSON(http.StatusOK, out)
 }
 

@@ -202,10 +202,7 @@ func (h *Learning) ListPrompts(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := PromptList{Items: make([]PromptResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
-	for i, x := range p.Items {
-		out.Items[i] = promptResponse(x)
-	}
+	out := PromptList{Items: convert(p.Items, promptResponse), NextCursor: nextCursor(p.NextCursor)}
 	c.JSON(http.StatusOK, out)
 }
 
@@ -242,10 +239,7 @@ func (h *Learning) ListGovernance(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := GovernanceList{Items: make([]GovernanceResponse, len(gs))}
-	for i, g := range gs {
-		out.Items[i] = governanceResponse(g)
-	}
+	out := GovernanceList{Items: convert(gs, governanceResponse)}
 	c.JSON(http.StatusOK, out)
 }
 

@@ -15,6 +15,15 @@ func nextCursor(token string) *string {
 	return &token
 }
 
+// convert is the DTO of every item of a page, in order.
+func convert[T, D any](items []T, dto func(T) D) []D {
+	out := make([]D, len(items))
+	for i, item := range items {
+		out[i] = dto(item)
+	}
+	return out
+}
+
 // timeRange parses the since and until parameters of a list (RFC 3339, with
 // or without fractional seconds; empty means unbounded). Every malformed one
 // is named in one 422.

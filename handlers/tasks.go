@@ -236,10 +236,7 @@ func (h *Tasks) List(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := TaskList{Items: make([]TaskResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
-	for i, t := range p.Items {
-		out.Items[i] = taskResponse(t)
-	}
+	out := TaskList{Items: convert(p.Items, taskResponse), NextCursor: nextCursor(p.NextCursor)}
 	c.JSON(http.StatusOK, out)
 }
 
@@ -401,10 +398,7 @@ func (h *Tasks) Events(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := TaskEventList{Items: make([]TaskEventResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
-	for i, e := range p.Items {
-		out.Items[i] = taskEventResponse(e)
-	}
+	out := TaskEventList{Items: convert(p.Items, taskEventResponse), NextCursor: nextCursor(p.NextCursor)}
 	c.JSON(http.StatusOK, out)
 }
 

@@ -102,10 +102,7 @@ func (h *Tenants) List(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := TenantList{Items: make([]TenantResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
-	for i, t := range p.Items {
-		out.Items[i] = tenantResponse(t)
-	}
+	out := TenantList{Items: convert(p.Items, tenantResponse), NextCursor: nextCursor(p.NextCursor)}
 	c.JSON(http.StatusOK, out)
 }
 

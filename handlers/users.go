@@ -142,10 +142,7 @@ func (h *Users) List(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := UserList{Items: make([]UserResponse, len(p.Items)), NextCursor: nextCursor(p.NextCursor)}
-	for i, u := range p.Items {
-		out.Items[i] = userResponse(u)
-	}
+	out := UserList{Items: convert(p.Items, userResponse), NextCursor: nextCursor(p.NextCursor)}
 	c.JSON(http.StatusOK, out)
 }
 
