@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,21 +16,14 @@ import (
 // message_stop). Errors, latency and missing usage can be injected. Point a
 // server at it with ANTHROPIC_BASE_URL=f.URL().
 type FakeAnthropic struct {
-	srv *httptest.Server
+	fakeProvider
 
-	mu       sync.Mutex
-	failures []int
 	// Words is the reply, one text delta per word.
 	Words []string
 	// ChunkDelay is waited before each stream event.
 	ChunkDelay time.Duration
 	// InputTokens and OutputTokens are the reported usage.
 	InputTokens, OutputTokens int64
-	lastBody                  []byte
-	lastHeader                http.Header
-
-	calls     atomic.Int64
-	cancelled atomic.Int64
 }
 
 // NewFakeAnthropic starts a fake Anthropic API that replies "Hello from
@@ -44,34 +35,11 @@ func NewFakeAnthropic(t testing.TB) *FakeAnthropic {
 	return f
 }
 
-// URL is the server's root (ANTHROPIC_BASE_URL).
-func (f *FakeAnthropic) URL() string { return f.srv.URL }
-
 // Set changes the fake's settings under its lock.
 func (f *FakeAnthropic) Set(change func(f *FakeAnthropic)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	change(f)
-}
-
-// FailNext makes the next calls answer these statuses, one each.
-func (f *FakeAnthropic) FailNext(statuses ...int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, statuses...)
-}
-
-// Calls is how many requests reached the fake.
-func (f *FakeAnthropic) Calls() int64 { return f.calls.Load() }
-
-// Cancelled is how many streams ended because the caller went away.
-func (f *FakeAnthropic) Cancelled() int64 { return f.cancelled.Load() }
-
-// Last is the body and headers of the last request.
-func (f *FakeAnthropic) Last() ([]byte, http.Header) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.lastBody, f.lastHeader
 }
 
 func (f *FakeAnthropic) serve(w http.ResponseWriter, r *http.Request) {
@@ -94,11 +62,7 @@ func (f *FakeAnthropic) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	f.lastBody, f.lastHeader = body, r.Header.Clone()
-	status := 0
-	if len(f.failures) > 0 {
-		status, f.failures = f.failures[0], f.failures[1:]
-	}
+	status := f.takeLocked(body, r.Header)
 	words, chunkDelay := append([]string(nil), f.Words...), f.ChunkDelay
 	in, out := f.InputTokens, f.OutputTokens
 	f.mu.Unlock()

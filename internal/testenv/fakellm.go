@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,11 +16,8 @@ import (
 // included. Errors, latency and missing usage can be injected. Point a
 // server at it with OPENAI_BASE_URL=f.URL()+"/v1".
 type FakeOpenAI struct {
-	srv *httptest.Server
+	fakeProvider
 
-	mu sync.Mutex
-	// failures are answered, one per call, before calls succeed again.
-	failures []int
 	// RetryAfter is sent with an injected 429.
 	RetryAfter string
 	// NoUsage leaves the usage out of answers and streams.
@@ -35,11 +30,6 @@ type FakeOpenAI struct {
 	ChunkDelay time.Duration
 	// PromptTokens and CompletionTokens are the reported usage.
 	PromptTokens, CompletionTokens int64
-	lastBody                       []byte
-	lastHeader                     http.Header
-
-	calls     atomic.Int64
-	cancelled atomic.Int64
 }
 
 // NewFakeOpenAI starts a fake provider that replies "Hello from the fake
@@ -51,34 +41,11 @@ func NewFakeOpenAI(t testing.TB) *FakeOpenAI {
 	return f
 }
 
-// URL is the server's root; the API is under /v1.
-func (f *FakeOpenAI) URL() string { return f.srv.URL }
-
 // Set changes the fake's settings under its lock.
 func (f *FakeOpenAI) Set(change func(f *FakeOpenAI)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	change(f)
-}
-
-// FailNext makes the next calls answer these statuses, one each.
-func (f *FakeOpenAI) FailNext(statuses ...int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, statuses...)
-}
-
-// Calls is how many requests reached the fake.
-func (f *FakeOpenAI) Calls() int64 { return f.calls.Load() }
-
-// Cancelled is how many streams ended because the caller went away.
-func (f *FakeOpenAI) Cancelled() int64 { return f.cancelled.Load() }
-
-// Last is the body and headers of the last request.
-func (f *FakeOpenAI) Last() ([]byte, http.Header) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.lastBody, f.lastHeader
 }
 
 func (f *FakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
@@ -100,11 +67,7 @@ func (f *FakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	f.lastBody, f.lastHeader = body, r.Header.Clone()
-	status := 0
-	if len(f.failures) > 0 {
-		status, f.failures = f.failures[0], f.failures[1:]
-	}
+	status := f.takeLocked(body, r.Header)
 	delay, chunkDelay, noUsage, retryAfter := f.Delay, f.ChunkDelay, f.NoUsage, f.RetryAfter
 	words := append([]string(nil), f.Words...)
 	usage := map[string]any{"prompt_tokens": f.PromptTokens, "completion_tokens": f.CompletionTokens, "total_tokens": f.PromptTokens + f.CompletionTokens}
