@@ -86,7 +86,7 @@ func TestCORS(t *testing.T) {
 					}
 				}
 				headers := r.Header.Get("Access-Control-Allow-Headers")
-				for _, h := range []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"} {
+				for _, h := range append(specHeaders(t, "request"), "Authorization", "Content-Type", "X-API-Key", "traceparent", "tracestate") {
 					if !containsFold(headers, h) {
 						t.Errorf("Access-Control-Allow-Headers = %q, lacks %s", headers, h)
 					}
@@ -97,13 +97,52 @@ func TestCORS(t *testing.T) {
 				return
 			}
 			exposed := r.Header.Get("Access-Control-Expose-Headers")
-			for _, h := range []string{"X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"} {
+			for _, h := range specHeaders(t, "answer") {
 				if !containsFold(exposed, h) {
 					t.Errorf("Access-Control-Expose-Headers = %q, lacks %s", exposed, h)
 				}
 			}
 		})
 	}
+}
+
+// safelisted answer headers are readable by browser code without being exposed
+// (Fetch standard, "CORS-safelisted response-header name").
+var safelisted = map[string]bool{
+	"Cache-Control": true, "Content-Language": true, "Content-Length": true, "Content-Type": true,
+	"Expires": true, "Last-Modified": true, "Pragma": true,
+}
+
+// specHeaders lists the header parameters of the spec ("request") or the
+// headers its answers declare ("answer"): browser code must be allowed to send
+// the first and to read the second.
+func specHeaders(t *testing.T, which string) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, o := range operations(t, loadSpec(t)) {
+		if which == "request" {
+			for _, p := range o.op.Parameters {
+				if p.Value != nil && p.Value.In == "header" {
+					seen[p.Value.Name] = true
+				}
+			}
+			continue
+		}
+		for _, resp := range o.op.Responses.Map() {
+			if resp.Value == nil {
+				continue
+			}
+			for name := range resp.Value.Headers {
+				if !safelisted[http.CanonicalHeaderKey(name)] {
+					seen[name] = true
+				}
+			}
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatalf("the spec declares no %s headers", which)
+	}
+	return sortedKeys(seen)
 }
 
 // TestCORSOff: with CORS_ALLOW_ORIGINS empty no answer carries CORS headers

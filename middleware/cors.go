@@ -12,9 +12,27 @@ import (
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
-// CORS allows the listed origins with credentials and exposes the request-id
-// and rate-limit headers to browser code. With no origins it adds nothing, so
-// same-origin and non-browser clients are unaffected.
+// allowedHeaders are the request headers browser code may send: every header
+// the API reads (TestCORS checks each header parameter of the spec is here)
+// and the W3C trace context, which the gateway passes upstream.
+var allowedHeaders = []string{
+	"Authorization", "Content-Type", "Idempotency-Key", "If-Match",
+	HeaderAPIKey, HeaderRequestID, "X-Tenant-ID", "X-Project-ID",
+	"traceparent", "tracestate",
+}
+
+// exposedHeaders are the answer headers browser code may read beyond the
+// CORS-safelisted ones: the request id (to quote in a bug report), the
+// rate-limit state, a replayed idempotent answer, and a task's ETag (for the
+// next If-Match). TestCORS checks every answer header of the spec is here.
+var exposedHeaders = []string{
+	HeaderRequestID, "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Scope",
+	"Retry-After", "Idempotency-Replayed", "ETag",
+}
+
+// CORS allows the listed origins with credentials, allowedHeaders and
+// exposedHeaders. With no origins it adds nothing, so same-origin and
+// non-browser clients are unaffected.
 //
 // A preflight (OPTIONS with Access-Control-Request-Method) from an allowed
 // origin is answered 204 here, before authentication, rate limits and routing
@@ -37,12 +55,10 @@ func CORS(origins []string) (gin.HandlerFunc, error) {
 		allowed[o] = true
 	}
 	apply := cors.New(cors.Config{
-		AllowOrigins: origins,
-		AllowMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		AllowHeaders: []string{"Authorization", "Content-Type", "Idempotency-Key", HeaderAPIKey, HeaderRequestID},
-		// Browser code may read the request id (to quote in a bug report)
-		// and the rate-limit state.
-		ExposeHeaders:    []string{HeaderRequestID, "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"},
+		AllowOrigins:     origins,
+		AllowMethods:     []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		AllowHeaders:     allowedHeaders,
+		ExposeHeaders:    exposedHeaders,
 		AllowCredentials: true,
 		MaxAge:           12 * time.Hour,
 	})
