@@ -16,9 +16,14 @@ import (
 type Client struct {
 	base string
 	http *http.Client
+	// servers holds one client per base URL when there are several (-base-url
+	// a,b,c: replicas of one service); For picks a worker's.
+	servers []*Client
 }
 
 // NewClient returns a client of base with one idle connection per worker.
+// base may list several servers separated by commas; calls made through c
+// go to the first, calls made through For(w) spread the workers over all.
 func NewClient(base string, concurrency int) *Client {
 	tr := &http.Transport{
 		Proxy:               nil,
@@ -27,7 +32,33 @@ func NewClient(base string, concurrency int) *Client {
 		MaxIdleConnsPerHost: concurrency * 2,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	bases := baseURLs(base)
+	c := &Client{base: bases[0], http: hc}
+	if len(bases) > 1 {
+		for _, b := range bases {
+			c.servers = append(c.servers, &Client{base: b, http: hc})
+		}
+	}
+	return c
+}
+
+// For is the client worker w calls through: with several servers, worker w
+// uses server w mod n, so the workers (and their load) spread evenly.
+func (c *Client) For(w int) *Client {
+	if len(c.servers) == 0 {
+		return c
+	}
+	return c.servers[w%len(c.servers)]
+}
+
+// baseURLs splits a -base-url list, without trailing slashes.
+func baseURLs(list string) []string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimRight(strings.TrimSpace(p), "/")
+	}
+	return parts
 }
 
 // Do sends one request and reads the whole answer; the duration covers both.

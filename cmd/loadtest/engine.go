@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,14 @@ type Options struct {
 	Limit       int64
 	Tokens      int64
 	Label       string
+	// Budgets is how many budgets budget-cycle spreads over (0: one per
+	// worker; HotBudget: one).
+	Budgets int
+	// Tenant makes budget-cycle use the existing budgets Tenant/p0 …
+	// p<Budgets-1> (growth-prefill.sql makes them) instead of fresh ones.
+	Tenant string
+	// Path is the GET path of the get scenario.
+	Path string
 	// RPS paces the run to this many scenario units per second (0: as fast
 	// as the workers go). A unit is one request, or one request+commit
 	// cycle in budget-cycle.
@@ -30,10 +39,13 @@ type Options struct {
 }
 
 func (o Options) validate() error {
-	u, err := url.Parse(o.BaseURL)
+	for _, base := range baseURLs(o.BaseURL) {
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-base-url %q is not an http(s) URL", base)
+		}
+	}
 	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return fmt.Errorf("-base-url %q is not an http(s) URL", o.BaseURL)
 	case o.Concurrency < 1 || o.Concurrency > 4096:
 		return errors.New("-c must be between 1 and 4096")
 	case o.Requests < 1 || o.Requests > 10_000_000:
@@ -44,6 +56,10 @@ func (o Options) validate() error {
 		return errors.New("-tokens and -limit must be positive")
 	case o.RPS < 0 || o.RPS > 1_000_000:
 		return errors.New("-rps must be between 0 (unpaced) and 1,000,000")
+	case o.Budgets < 0 || o.Budgets > 100_000:
+		return errors.New("-budgets must be between 0 (one per worker) and 100,000")
+	case o.Path != "" && !strings.HasPrefix(o.Path, "/"):
+		return errors.New("-path must start with /")
 	}
 	return nil
 }

@@ -58,6 +58,30 @@ func TestRunStopsAtRequestCount(t *testing.T) {
 	}
 }
 
+// TestSpreadsWorkersOverServers: with several base URLs (replicas), worker
+// w calls server w mod n, so four workers put half the load on each of two.
+func TestSpreadsWorkersOverServers(t *testing.T) {
+	var hits [2]atomic.Int64
+	var urls []string
+	for i := range hits {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits[i].Add(1) }))
+		defer srv.Close()
+		urls = append(urls, srv.URL)
+	}
+	sc, _ := LookupScenario("health")
+	o := Options{BaseURL: strings.Join(urls, ","), Concurrency: 4, Requests: 400, Duration: time.Minute, Tokens: 1, Limit: 1}
+	if err := o.validate(); err != nil {
+		t.Fatalf("validate(%q): %v", o.BaseURL, err)
+	}
+	res, err := Run(context.Background(), sc, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 400 || hits[0].Load()+hits[1].Load() != 400 || hits[0].Load() == 0 || hits[1].Load() == 0 {
+		t.Errorf("requests = %d, server hits = %d and %d; want 400 over both", res.Requests, hits[0].Load(), hits[1].Load())
+	}
+}
+
 func TestRunStopsAtDuration(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(5 * time.Millisecond)
@@ -97,6 +121,9 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	bad := map[string]func(o *Options){
 		"no scheme":      func(o *Options) { o.BaseURL = "127.0.0.1:8000" },
+		"second no URL":  func(o *Options) { o.BaseURL = "http://127.0.0.1:8000,127.0.0.1:8001" },
+		"budgets":        func(o *Options) { o.Budgets = -1 },
+		"path":           func(o *Options) { o.Path = "api/v1/audit" },
 		"zero workers":   func(o *Options) { o.Concurrency = 0 },
 		"too many":       func(o *Options) { o.Requests = 20_000_000 },
 		"no duration":    func(o *Options) { o.Duration = 0 },

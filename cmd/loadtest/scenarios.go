@@ -17,6 +17,7 @@ var scenarios = []Scenario{
 	{Name: "budget-cycle", Setup: setupBudgetCycle},
 	{Name: "overspend", Setup: setupOverspend},
 	{Name: "dlq-list", Setup: setupDLQList},
+	{Name: "get", Setup: setupGet},
 }
 
 // ScenarioNames lists the scenarios in their documented order.
@@ -40,8 +41,8 @@ func LookupScenario(name string) (Scenario, bool) {
 type afterFunc = func(ctx context.Context) (map[string]any, error)
 
 func setupHealth(_ context.Context, c *Client, _ Options) (Worker, afterFunc, error) {
-	return func(ctx context.Context, _, _ int, rec *Recorder) {
-		_, _ = c.Call(ctx, rec, http.MethodGet, "/health/live", "", nil, nil)
+	return func(ctx context.Context, w, _ int, rec *Recorder) {
+		_, _ = c.For(w).Call(ctx, rec, http.MethodGet, "/health/live", "", nil, nil)
 	}, nil, nil
 }
 
@@ -50,15 +51,15 @@ func setupMe(ctx context.Context, c *Client, o Options) (Worker, afterFunc, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	return func(ctx context.Context, _, _ int, rec *Recorder) {
-		_, _ = c.Call(ctx, rec, http.MethodGet, "/api/v1/auth/me", token, nil, nil)
+	return func(ctx context.Context, w, _ int, rec *Recorder) {
+		_, _ = c.For(w).Call(ctx, rec, http.MethodGet, "/api/v1/auth/me", token, nil, nil)
 	}, nil, nil
 }
 
 func setupLogin(_ context.Context, c *Client, o Options) (Worker, afterFunc, error) {
 	body := map[string]string{"username": o.Username, "password": o.Password}
-	return func(ctx context.Context, _, _ int, rec *Recorder) {
-		_, _ = c.Call(ctx, rec, http.MethodPost, "/api/v1/auth/login", "", body, nil)
+	return func(ctx context.Context, w, _ int, rec *Recorder) {
+		_, _ = c.For(w).Call(ctx, rec, http.MethodPost, "/api/v1/auth/login", "", body, nil)
 	}, nil, nil
 }
 
@@ -76,26 +77,36 @@ func setLimit(ctx context.Context, c *Client, token, tenant, project string, lim
 	return nil
 }
 
-// setupBudgetCycle reserves then commits, per worker on its own budget or
-// all on one hot budget (-hot).
+// setupBudgetCycle reserves then commits, per worker on its own budget, all
+// on one hot budget (-hot), or spread over -budgets budgets (worker w takes
+// budget (w + i × workers) mod budgets for the run's ith cycle, so every
+// budget is used when there are more budgets than workers). With -tenant it uses that
+// tenant's budgets p0, p1, … (a prefilled ledger) instead of fresh ones.
 func setupBudgetCycle(ctx context.Context, c *Client, o Options) (Worker, afterFunc, error) {
 	token, err := c.Login(ctx, o.Username, o.Password)
 	if err != nil {
 		return nil, nil, err
 	}
-	id := runID()
+	id, prefix := runID(), ""
+	if o.Tenant != "" {
+		id, prefix = o.Tenant, "p"
+	}
 	budgets := o.Concurrency
-	if o.HotBudget {
+	switch {
+	case o.HotBudget:
 		budgets = 1
+	case o.Budgets > 0:
+		budgets = o.Budgets
 	}
 	for b := range budgets {
-		if err := setLimit(ctx, c, token, id, fmt.Sprint(b), 1_000_000_000); err != nil {
+		if err := setLimit(ctx, c, token, id, fmt.Sprint(prefix, b), 1_000_000_000); err != nil {
 			return nil, nil, err
 		}
 	}
 	var committed atomic.Int64
 	work := func(ctx context.Context, w, i int, rec *Recorder) {
-		project := fmt.Sprint(w % budgets)
+		project := fmt.Sprint(prefix, (w+i*o.Concurrency)%budgets)
+		c := c.For(w)
 		var res struct {
 			ReservationID string `json:"reservation_id"`
 		}
@@ -131,8 +142,8 @@ func setupOverspend(ctx context.Context, c *Client, o Options) (Worker, afterFun
 		return nil, nil, err
 	}
 	var approved, insufficient atomic.Int64
-	work := func(ctx context.Context, _, i int, rec *Recorder) {
-		status, _ := c.Call(ctx, rec, http.MethodPost, "/api/v1/budget/request", token, map[string]any{
+	work := func(ctx context.Context, w, i int, rec *Recorder) {
+		status, _ := c.For(w).Call(ctx, rec, http.MethodPost, "/api/v1/budget/request", token, map[string]any{
 			"tenant_id": tenant, "project_id": "overspend", "task_id": fmt.Sprintf("t%d", i), "model": "load", "estimated_tokens": o.Tokens,
 		}, nil)
 		switch status {
@@ -180,7 +191,19 @@ func setupDLQList(ctx context.Context, c *Client, o Options) (Worker, afterFunc,
 	if err != nil {
 		return nil, nil, err
 	}
-	return func(ctx context.Context, _, _ int, rec *Recorder) {
-		_, _ = c.Call(ctx, rec, http.MethodGet, "/api/v1/dlq?limit=50", token, nil, nil)
+	return func(ctx context.Context, w, _ int, rec *Recorder) {
+		_, _ = c.For(w).Call(ctx, rec, http.MethodGet, "/api/v1/dlq?limit=50", token, nil, nil)
+	}, nil, nil
+}
+
+// setupGet sends GET -path with the login's token: one page of a list, such
+// as the first or the last page of /budget/reservations or /audit.
+func setupGet(ctx context.Context, c *Client, o Options) (Worker, afterFunc, error) {
+	token, err := c.Login(ctx, o.Username, o.Password)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(ctx context.Context, w, _ int, rec *Recorder) {
+		_, _ = c.For(w).Call(ctx, rec, http.MethodGet, o.Path, token, nil, nil)
 	}, nil, nil
 }
