@@ -71,10 +71,15 @@ func Parse(token string, limit int, parseID func(string) (any, bool)) (Keyset, e
 
 // Apply adds the keyset to q: rows after the cursor, newest first, one row
 // more than the page size so that Cut can tell whether another page follows.
+// The condition leads with created_at <= the cursor's time, which the OR
+// implies: it is what lets the database start the scan of a (…, created_at
+// DESC, id DESC) index at the cursor. Without it PostgreSQL read the index
+// from the newest row and filtered, so a page deep in a long list cost the
+// whole list before it (docs/PERFORMANCE.md, growth).
 func (k Keyset) Apply(q *gorm.DB) *gorm.DB {
 	if k.after != nil {
 		at := dbTime(k.after.At)
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", at, at, k.key)
+		q = q.Where("created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))", at, at, at, k.key)
 	}
 	return q.Order("created_at DESC").Order("id DESC").Limit(k.limit + 1)
 }
