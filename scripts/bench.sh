@@ -19,9 +19,14 @@
 # BENCH_REPEAT (runs of each compared pair, default 2),
 # BENCH_OUT (results directory, default /tmp/cp-bench-<pid>),
 # BENCH_LOG_LEVEL (server LOG_LEVEL, default info: access logs included),
-# BENCH_ONLY (a comma-separated subset of the sections me, prod, embedded;
-# default all three: me = me with rate limits on beside (a) and (b), prod =
-# production mode with limits off and pgbench (c), embedded = embedded mode).
+# BENCH_ONLY (a comma-separated subset of the sections me, prod, embedded,
+# growth, replicas; default me, prod, embedded: me = me with rate limits on
+# beside (a) and (b), prod = production mode with limits off and pgbench (c),
+# embedded = embedded mode; growth = a ledger of BENCH_GROW_RESERVATIONS
+# reservations over BENCH_GROW_BUDGETS budgets (default 1 000 000 and 10 000)
+# against an empty one, list pages, EXPLAIN of every budget and audit query,
+# the sweeper on a tenth of them; replicas = budget-cycle through 1, 2 and 3
+# servers on one PostgreSQL; see scripts/bench-growth.sh).
 set -euo pipefail
 
 SECS=${BENCH_SECS:-10}
@@ -59,6 +64,7 @@ RESULTS=$OUT/results.jsonl
 
 PIDS=()
 DB_CREATED=
+EXTRA_DBS=() # databases of the growth and replicas sections, dropped on exit
 STREAM_USED=
 
 # forget PID: no longer ours to stop.
@@ -128,6 +134,10 @@ cleanup() {
 		psql -qX -h $PGHOST -U $PGUSER -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 ||
 			log "could not drop database $DB"
 	fi
+	for p in "${EXTRA_DBS[@]+"${EXTRA_DBS[@]}"}"; do
+		psql -qX -h $PGHOST -U $PGUSER -d postgres -c "DROP DATABASE IF EXISTS $p WITH (FORCE)" >/dev/null 2>&1 ||
+			log "could not drop database $p"
+	done
 	redis-cli -h 127.0.0.1 -n "$REDIS_DB" FLUSHDB >/dev/null 2>&1
 	rm -rf "$WORK"
 	log "results in $OUT"
@@ -345,6 +355,12 @@ done
 stop "$PID_prod"
 fi
 
+# ---- growth and replicas (issue 21): scripts/bench-growth.sh ----------------
+if section growth || section replicas; then
+	# shellcheck source=scripts/bench-growth.sh
+	source "$ROOT/scripts/bench-growth.sh"
+fi
+
 # ---- embedded mode (SQLite, in-process stores, embedded NATS) ----------------
 if section embedded; then
 mkdir -p "$WORK/embedded"
@@ -419,6 +435,14 @@ jq -rs '
 	      ((cycles($r) / .b["pgbench-one/baseline-pgbench"]) as $x | .out += ["budget-cycle hot / (c) 1 row >= 50%: \($x * 1000 | round / 10)% \(verdict($x >= 0.5))"])
 	    elif $r.scenario == "overspend" then .out += ["overspend \($r.label) over_allocation = 0: \($r.extra.over_allocation) \(verdict($r.extra.over_allocation == 0))"]
 	    elif $r.label == "prod-limits-half" then .out += ["me p99 < 10 ms at \($r.target_rps)/s (half of max): \($r.latency_ms.p99) ms \(verdict($r.latency_ms.p99 < 10))"]
+	    elif $r.label == "growth-empty" then .b["growth-empty"] = $r
+	    elif $r.label == "growth-full" and .b["growth-empty"] != null then
+	      (.b["growth-empty"] as $e | (cycles($r) / cycles($e)) as $x | ($r.latency_ms.p99 / $e.latency_ms.p99) as $y |
+	       .out += ["growth: filled / empty budget-cycle >= 80%: \($x * 1000 | round / 10)% \(verdict($x >= 0.8)); p99 \($r.latency_ms.p99) vs \($e.latency_ms.p99) ms, <= 120%: \(verdict($y <= 1.2))"])
+	    elif ($r.label | test("^growth-.*-first$")) then .b[$r.label] = $r.latency_ms.p50
+	    elif ($r.label | test("^growth-.*-last$")) and .b[$r.label | sub("-last$"; "-first")] != null then
+	      (.b[$r.label | sub("-last$"; "-first")] as $f |
+	       .out += ["\($r.label | sub("-last$"; "")): last page p50 \($r.latency_ms.p50) ms vs first \($f) ms, <= 120% (+0.2 ms): \(verdict($r.latency_ms.p50 <= $f * 1.2 + 0.2))"])
 	    else . end) | .out[])' "$RESULTS"
 	if [[ -f $RSS ]]; then
 		hwm=$(awk '/^VmHWM after/ { v = $6 + 0; if (v > m) m = v } END { print m + 0 }' "$RSS")
