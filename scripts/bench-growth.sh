@@ -13,8 +13,9 @@
 #   1. budget-cycle over BENCH_GROW_SPREAD (default 1 000) budgets of tenant
 #      grow<k> — prefilled budgets on one side, the same names fresh on the
 #      other — REPEAT times, empty and filled back to back;
-#   2. the first and the last page of /budget/reservations (all, one tenant,
-#      one budget) and of /audit (all, one action) on the filled database;
+#   2. the first, a middle and the last page of /budget/reservations (all,
+#      one tenant, one budget) and of /audit (all, one action) on the filled
+#      database;
 #   3. EXPLAIN (ANALYZE, BUFFERS) of every query on these paths
 #      (scripts/growth-explain.sql) into growth-explain.txt;
 #   4. the sweeper (BUDGET_SWEEP_INTERVAL=1s): every pending prefilled
@@ -134,7 +135,10 @@ if section growth; then
 	project=p$((GROW_SPREAD / 2))
 	while IFS='|' read -r name path from where; do
 		cur=$(cursor_of "$FULL_DB" "SELECT $oldest FROM $from $where ORDER BY created_at, id OFFSET 50 LIMIT 1")
+		mid=$(cursor_of "$FULL_DB" "SELECT $oldest FROM $from $where ORDER BY created_at, id
+			OFFSET (SELECT count(*) / 2 FROM $from $where) LIMIT 1")
 		load "growth-$name-first" "$PORT_grow_full" -scenario get -path "$path"
+		load "growth-$name-mid" "$PORT_grow_full" -scenario get -path "$path&cursor=$mid"
 		load "growth-$name-last" "$PORT_grow_full" -scenario get -path "$path&cursor=$cur"
 	done <<EOF
 reservations|/api/v1/budget/reservations?limit=50|budget_reservations|
@@ -237,10 +241,10 @@ if section replicas; then
 		forget "$wpid"
 		waits=$(sort "$WORK/waits-$label" | uniq -c | sort -rn | head -5 | awk '{ printf "%s %s; ", $2, $1 }')
 		awk -v l="$label" -v s="$SECS" -v c0="$commits0" -v c1="$commits1" -v a0="$srv0" -v a1="$srv1" -v p0="$pg0" -v p1="$pg1" \
-			-v t0="$ticks0" -v t1="$ticks1" -v w="$waits" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+			-v t0="$ticks0" -v t1="$ticks1" -v w="$waits" -v la="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
 				split(t0, x, " "); split(t1, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]
 				printf "%s: commits/s %.0f, CPU s per s: servers %.2f, postgres %.2f, machine busy %.0f%%, load %s; backends waiting: %s\n",
-					l, (c1 - c0) / s, (a1 - a0) / s, (p1 - p0) / s, 100 * busy / (busy + idle), load, w }' |
+					l, (c1 - c0) / s, (a1 - a0) / s, (p1 - p0) / s, 100 * busy / (busy + idle), la, w }' |
 			tee -a "$REPLICAS" >&2
 	}
 	for r in $(seq "$REPEAT"); do

@@ -440,9 +440,9 @@ jq -rs '
 	      (.b["growth-empty"] as $e | (cycles($r) / cycles($e)) as $x | ($r.latency_ms.p99 / $e.latency_ms.p99) as $y |
 	       .out += ["growth: filled / empty budget-cycle >= 80%: \($x * 1000 | round / 10)% \(verdict($x >= 0.8)); p99 \($r.latency_ms.p99) vs \($e.latency_ms.p99) ms, <= 120%: \(verdict($y <= 1.2))"])
 	    elif ($r.label | test("^growth-.*-first$")) then .b[$r.label] = $r.latency_ms.p50
-	    elif ($r.label | test("^growth-.*-last$")) and .b[$r.label | sub("-last$"; "-first")] != null then
-	      (.b[$r.label | sub("-last$"; "-first")] as $f |
-	       .out += ["\($r.label | sub("-last$"; "")): last page p50 \($r.latency_ms.p50) ms vs first \($f) ms, <= 120% (+0.2 ms): \(verdict($r.latency_ms.p50 <= $f * 1.2 + 0.2))"])
+	    elif ($r.label | test("^growth-.*-(mid|last)$")) and .b[$r.label | sub("-(mid|last)$"; "-first")] != null then
+	      (.b[$r.label | sub("-(mid|last)$"; "-first")] as $f |
+	       .out += ["\($r.label): p50 \($r.latency_ms.p50) ms vs the first page \($f) ms, <= 120% (+0.2 ms): \(verdict($r.latency_ms.p50 <= $f * 1.2 + 0.2))"])
 	    else . end) | .out[])' "$RESULTS"
 	if [[ -f $RSS ]]; then
 		hwm=$(awk '/^VmHWM after/ { v = $6 + 0; if (v > m) m = v } END { print m + 0 }' "$RSS")
