@@ -66,17 +66,21 @@ cursor_of() {
 	jq -cnj --arg t "${row% *}" --arg id "${row#* }" '{t: $t, id: $id}' | base64 -w0 | tr '+/' '-_' | tr -d '='
 }
 
-# cpu_of PID...: user + system CPU seconds of the processes, summed.
-cpu_of() {
-	local p t=0 tick
-	tick=$(getconf CLK_TCK)
+# cpu_snap PID...: "pid ticks" of each process (user + system clock ticks).
+cpu_snap() {
+	local p
 	for p in "$@"; do
-		[[ -r /proc/$p/stat ]] || continue
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+		[[ -r /proc/$p/stat ]] && awk -v p="$p" '{ print p, $14 + $15 }' "/proc/$p/stat"
 	done
-	awk -v t="$t" -v k="$tick" 'BEGIN { printf "%.2f", t / k }'
+	return 0
 }
-pg_pids() { pgrep -u postgres -d ' ' postgres || true; }
+# cpu_delta BEFORE AFTER: CPU seconds used between two snapshots by the
+# processes present in both (a process that ended in between is left out).
+cpu_delta() {
+	awk -v k="$(getconf CLK_TCK)" 'NR == FNR { a[$1] = $2; next } ($1 in a) { t += $2 - a[$1] } END { printf "%.2f", t / k }' "$1" "$2"
+}
+# pg_backends DB: the PostgreSQL backends connected to DB (the servers' pools).
+pg_backends() { sql "$1" "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"; }
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
 
 # reconciled WHAT: control-plane reconcile on the filled database must agree.
@@ -210,17 +214,16 @@ if section replicas; then
 	# run_replicas N LABEL: budget-cycle through the first N servers, with
 	# the database's commits and the CPU seconds of everything during it.
 	run_replicas() {
-		local n=$1 label=$2 list commits0 commits1 srv0 srv1 pg0 pg1 pgp ticks0 ticks1 waits
+		local n=$1 label=$2 list commits0 commits1 srv pg ticks0 ticks1 waits
 		list=$(
 			IFS=,
 			echo "${urls[*]:0:n}"
 		)
-		pgp=$(pg_pids)
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2046
+		cpu_snap "${rep_pids[@]}" >"$WORK/srv0"
+		# shellcheck disable=SC2046
+		cpu_snap $(pg_backends "$REP_DB") >"$WORK/pg0"
 		commits0=$(sql "$REP_DB" "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-		srv0=$(cpu_of "${rep_pids[@]}")
-		# shellcheck disable=SC2086
-		pg0=$(cpu_of $pgp)
 		ticks0=$(busy_ticks)
 		# What the active backends wait for, sampled every 0.25 s.
 		(for _ in $(seq $((SECS * 4))); do
@@ -233,20 +236,28 @@ if section replicas; then
 		"$BIN/loadtest" -base-url "$list" -label "$label" -n $N -d "${SECS}s" -c "$C" -scenario budget-cycle |
 			tee -a "$RESULTS" >&2
 		commits1=$(sql "$REP_DB" "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-		srv1=$(cpu_of "${rep_pids[@]}")
-		# shellcheck disable=SC2086
-		pg1=$(cpu_of $pgp)
 		ticks1=$(busy_ticks)
+		cpu_snap "${rep_pids[@]}" >"$WORK/srv1"
+		# shellcheck disable=SC2046
+		cpu_snap $(pg_backends "$REP_DB") >"$WORK/pg1"
+		srv=$(cpu_delta "$WORK/srv0" "$WORK/srv1")
+		pg=$(cpu_delta "$WORK/pg0" "$WORK/pg1")
 		wait "$wpid" 2>/dev/null || true
 		forget "$wpid"
 		waits=$(sort "$WORK/waits-$label" | uniq -c | sort -rn | head -5 | awk '{ printf "%s %s; ", $2, $1 }')
-		awk -v l="$label" -v s="$SECS" -v c0="$commits0" -v c1="$commits1" -v a0="$srv0" -v a1="$srv1" -v p0="$pg0" -v p1="$pg1" \
+		awk -v l="$label" -v s="$SECS" -v c0="$commits0" -v c1="$commits1" -v srv="$srv" -v pg="$pg" \
 			-v t0="$ticks0" -v t1="$ticks1" -v w="$waits" -v la="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
 				split(t0, x, " "); split(t1, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]
-				printf "%s: commits/s %.0f, CPU s per s: servers %.2f, postgres %.2f, machine busy %.0f%%, load %s; backends waiting: %s\n",
-					l, (c1 - c0) / s, (a1 - a0) / s, (p1 - p0) / s, 100 * busy / (busy + idle), la, w }' |
+				printf "%s: commits/s %.0f, CPU s per s: servers %.2f, their PostgreSQL backends %.2f, machine busy %.0f%%, load %s; backends waiting: %s\n",
+					l, (c1 - c0) / s, srv / s, pg / s, 100 * busy / (busy + idle), la, w }' |
 			tee -a "$REPLICAS" >&2
 	}
+	# Warm up: every server opens its pool of connections (the CPU figures
+	# follow the backends that exist before and after a run).
+	"$BIN/loadtest" -base-url "$(
+		IFS=,
+		echo "${urls[*]}"
+	)" -label replicas-warmup -n $N -d 3s -c "$C" -scenario budget-cycle >/dev/null
 	for r in $(seq "$REPEAT"); do
 		for n in 1 2 3; do run_replicas "$n" "replicas-$n"; done
 	done
