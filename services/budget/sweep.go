@@ -168,11 +168,13 @@ func (s *Service) returnToBudgets(tx *gorm.DB, pg bool, perBudget map[budgetKey]
 		update = append(update, k.tenant, k.project, perBudget[k])
 	}
 	var locked []budgetKeyRow
+	// #nosec G202 -- only "(?, ?)" placeholders are concatenated; the values are bound.
 	err := tx.Raw(`SELECT tenant_id, project_id FROM budget_limits WHERE (tenant_id, project_id) IN (`+pairs.String()+`)
 ORDER BY tenant_id, project_id FOR UPDATE`, lock...).Scan(&locked).Error
 	if err != nil {
 		return fmt.Errorf("budget: lock expired reservations' budgets: %w", err)
 	}
+	// #nosec G202 -- only placeholders are concatenated; the values are bound.
 	res := tx.Exec(`UPDATE budget_limits b SET reserved = b.reserved - v.tokens, updated_at = ?
 FROM (VALUES `+values.String()+`) AS v(tenant_id, project_id, tokens)
 WHERE b.tenant_id = v.tenant_id AND b.project_id = v.project_id`, append([]any{now}, update...)...)
