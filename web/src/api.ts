@@ -115,4 +115,5 @@ export class Abilities {
   get viewBreakers(): boolean { return this.platform && this.has("metrics.view"); }
   get resetBreakers(): boolean { return this.platform && this.has("system.admin"); }
   get readAudit(): boolean { return this.platform && this.has("system.admin"); }
+  get manageKeys(): boolean { return this.has("key.manage"); }
 }

@@ -1,5 +1,5 @@
 // The operator console: sign-in, then one page per hash route (#/dlq,
-// #/budgets, ...). Each page is shown in the menu only when /auth/me's
+// #/budgets, #/keys, ...). Each page is shown in the menu only when /auth/me's
 // permissions allow it; the server still checks every call.
 import { Abilities, api, call, errorBox, storedToken, useToken, whenUnauthorized } from "./api.js";
 import { fill, h } from "./dom.js";
@@ -7,6 +7,7 @@ import { auditPage } from "./pages/audit.js";
 import { breakersPage } from "./pages/breakers.js";
 import { budgetsPage } from "./pages/budgets.js";
 import { dlqPage } from "./pages/dlq.js";
+import { keysPage } from "./pages/keys.js";
 import { overviewPage } from "./pages/overview.js";
 import { signInPage } from "./pages/signin.js";
 import { escalationsPage, tasksPage } from "./pages/work.js";
@@ -26,6 +27,7 @@ const routes: Route[] = [
   { path: "dlq", title: "Dead letters", page: dlqPage, allowed: (c) => c.readDLQ },
   { path: "budgets", title: "Budgets", page: budgetsPage, allowed: (c) => c.viewBudgets },
   { path: "breakers", title: "Circuit breakers", page: breakersPage, allowed: (c) => c.viewBreakers },
+  { path: "keys", title: "API keys", page: keysPage, allowed: (c) => c.manageKeys },
   { path: "tasks", title: "Tasks", page: tasksPage, allowed: (c) => c.has("task.view") },
   { path: "escalations", title: "Escalations", page: escalationsPage, allowed: (c) => c.has("escalation.view") },
   { path: "audit", title: "Audit", page: auditPage, allowed: (c) => c.readAudit },

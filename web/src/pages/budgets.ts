@@ -3,10 +3,13 @@ import { field, fill, h, latest, time } from "../dom.js";
 import { Pager } from "../pager.js";
 
 type State = Schemas["BudgetState"];
+type Usage = Schemas["UsageTotals"];
 
 /**
  * A tenant/project budget: its state as numbers and a bar, the limit form
- * (budget.configure) and its open reservations. A tenant-bound principal
+ * (budget.configure), the LLM gateway's usage by model over a time range
+ * (GET /usage; an empty state while the gateway has no calls) and its open
+ * reservations. A tenant-bound principal
  * sees its own tenant only; a platform one picks any.
  */
 export function budgetsPage(root: HTMLElement, can: Abilities): void {
@@ -29,7 +32,17 @@ export function budgetsPage(root: HTMLElement, can: Abilities): void {
       h("thead", {}, h("tr", {}, ["Task", "Model", "Tokens", "By", "Created", "Expires"].map((c) => h("th", { scope: "col" }, c)))),
       resBody)),
     pager.el);
-  fill(root, h("h1", {}, "Budgets"), pick, h("div", { class: "grid" }, state, limitSection), reservations);
+  const range = h("select", { name: "range" }, ranges.map(([hours, label]) => h("option", { value: hours }, label)));
+  const usageStatus = h("div", { class: "status", role: "status" });
+  const usageBody = h("tbody"), usageFoot = h("tfoot");
+  const usageTable = h("table", { class: "usage", hidden: true },
+    h("thead", {}, h("tr", {}, ["Model", "Calls", "Prompt tokens", "Completion tokens", "Total tokens", "Cost (USD)"].map((c, i) =>
+      h("th", { scope: "col", class: i ? "num" : null }, c)))),
+    usageBody, usageFoot);
+  const usage = h("section", { class: "card", "aria-labelledby": "usage-title", "aria-busy": "false" },
+    h("div", { class: "card-head" }, h("h2", { id: "usage-title" }, "Usage by model"), field("Time range", range)),
+    usageStatus, h("div", { class: "scroll" }, usageTable));
+  fill(root, h("h1", {}, "Budgets"), pick, h("div", { class: "grid" }, state, limitSection), usage, reservations);
 
   if (can.listTenants) {
     call(api.GET("/api/v1/tenants", { params: { query: { limit: 200 } } }))
@@ -81,6 +94,33 @@ export function budgetsPage(root: HTMLElement, can: Abilities): void {
     }
   }
 
+  const freshUsage = latest();
+  async function loadUsage(): Promise<void> {
+    const q = chosen();
+    if (!q) return;
+    const current = freshUsage();
+    const hours = Number(range.value);
+    usage.setAttribute("aria-busy", "true");
+    fill(usageStatus, "Loading…");
+    try {
+      const since = new Date(Date.now() - hours * 3_600_000).toISOString();
+      const r = await call(api.GET("/api/v1/usage", { params: { query: { ...q, since } } }));
+      if (!current()) return;
+      const label = ranges.find(([h]) => h === hours)?.[1] ?? `the last ${hours} hours`;
+      usageTable.hidden = r.by_model.length === 0;
+      fill(usageStatus, r.by_model.length ? "" : `No LLM gateway calls on this budget in ${label}.`);
+      fill(usageBody, r.by_model.map((m) => usageRow(m.model, m)));
+      fill(usageFoot, r.by_model.length > 1 ? usageRow("All models", r.total) : null);
+    } catch (e) {
+      if (!current()) return;
+      usageTable.hidden = true;
+      fill(usageStatus, errorBox(e));
+    } finally {
+      if (current()) usage.setAttribute("aria-busy", "false");
+    }
+  }
+  range.addEventListener("change", () => void loadUsage());
+
   function limitForm(): HTMLElement {
     const total = h("input", { name: "total_limit", type: "number", min: 0, step: 1, required: true });
     const submit = h("button", { type: "submit" }, "Set limit");
@@ -114,12 +154,28 @@ export function budgetsPage(root: HTMLElement, can: Abilities): void {
     sessionStorage.setItem("console.project", project.value.trim());
     pager.reset();
     void loadState();
+    void loadUsage();
     void loadReservations();
   });
   if (chosen()) {
     void loadState();
+    void loadUsage();
     void loadReservations();
   }
+}
+
+/** The time ranges of the usage panel: hours back from now, and their words. */
+const ranges: [number, string][] = [[24, "the last 24 hours"], [24 * 7, "the last 7 days"], [24 * 30, "the last 30 days"]];
+
+const usd = new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", maximumFractionDigits: 6 });
+
+/** One line of the usage table: a model's sums, or the total's. */
+function usageRow(name: string, u: Usage): HTMLElement {
+  const n = (v: number) => h("td", { class: "num" }, v.toLocaleString());
+  return h("tr", { "data-model": name },
+    h("th", { scope: "row" }, name), n(u.calls), n(u.prompt_tokens), n(u.completion_tokens),
+    h("td", { class: "num", "data-field": "total_tokens" }, u.total_tokens.toLocaleString()),
+    h("td", { class: "num", "data-field": "cost" }, usd.format(u.cost_usd)));
 }
 
 /** The numbers, and a bar of used, reserved and available of the total. */
