@@ -93,10 +93,10 @@ export function keysPage(root: HTMLElement, can: Abilities): void {
         h("span", { class: `badge ${active ? "ok" : "bad"}` }, k.status),
         k.revoked_at ? [" ", time(k.revoked_at)] : null,
         active && k.previous_expires_at ? h("small", { class: "muted block" }, "old secret until ", time(k.previous_expires_at)) : null),
-      h("td", { class: "actions" }, active && can.manageKeys ? [
+      h("td", {}, active && can.manageKeys ? h("div", { class: "actions" },
         h("button", { type: "button", class: "write secondary rotate", "aria-label": `Rotate ${k.name}`, onclick: () => void rotate(k) }, "Rotate"),
         h("button", { type: "button", class: "write danger revoke", "aria-label": `Revoke ${k.name}`, onclick: () => void revoke(k) }, "Revoke"),
-      ] : null),
+      ) : null),
     );
   }
 
