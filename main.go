@@ -35,6 +35,8 @@
 //	@tag.description			API keys of automated clients (gak_…, sent as Authorization: Bearer or X-API-Key): create (the secret is shown once), list, revoke, rotate with a grace period. A caller bound to a tenant manages its own tenant's keys only.
 //	@tag.name					learning
 //	@tag.description			What agents learn: the versions of each role's prompt (the newest approved is current), the governance rule per role and tenant (daily cap, cooldown, human approval), proposals decided atomically across replicas, and their approval or rejection by a human.
+//	@tag.name					reviews
+//	@tag.description			Peer reviews of a task: invited agents vote with weights; the quorum decides, and a failed review escalates the task.
 //	@tag.name					dlq
 //	@tag.description			Messages that failed processing (NATS JetStream dlq.>): list, inspect, resolve, requeue to the original subject.
 //	@tag.name					circuit-breakers

@@ -14,7 +14,8 @@ import (
 const escalationsRefresh = 30 * time.Second
 
 // wireWork builds the work service and serves /api/v1/tasks, /agents and
-// /escalations, each in the tenant the caller may act in.
+// /escalations, each in the tenant the caller may act in, and the reviews
+// that escalate through it.
 func (a *App) wireWork(deps *handlers.Deps) error {
 	svc, err := work.New(a.db.DB, audit.New(a.db.DB), work.Options{Tenants: a.tenants, Registerer: a.registry})
 	if err != nil {
@@ -26,5 +27,5 @@ func (a *App) wireWork(deps *handlers.Deps) error {
 		&handlers.Escalations{Service: svc, Tenants: a.tenants},
 	)
 	a.workers = append(a.workers, svc.Refresher(escalationsRefresh, a.log))
-	return nil
+	return a.wireReviews(deps, svc)
 }

@@ -195,6 +195,8 @@ func TestDashboard(t *testing.T) {
 		"dlq_ingested_total",
 		`sum by (state) (rate(tasks_total{job=~"$job",namespace=~"$namespace",instance=~"$instance"}[5m]))`,
 		"escalations_open",
+		`sum by (decision) (rate(learning_proposals_total{job=~"$job",namespace=~"$namespace",instance=~"$instance"}[5m]))`,
+		`sum by (outcome) (rate(reviews_total{job=~"$job",namespace=~"$namespace",instance=~"$instance"}[5m]))`,
 		"llm_requests_total",
 		"llm_tokens_total",
 		"llm_cost_usd_total",

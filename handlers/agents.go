@@ -59,14 +59,18 @@ type AgentPatchBody struct {
 
 // AgentResponse is one agent.
 type AgentResponse struct {
-	ID        string         `json:"id" example:"builder-1"`
-	TenantID  string         `json:"tenant_id" example:"acme"`
-	Role      string         `json:"role" enums:"security,developer,reviewer,tester,architect" example:"developer"`
-	Status    string         `json:"status" enums:"active,paused,retired" example:"active"`
-	Metadata  map[string]any `json:"metadata"`
-	CreatedBy string         `json:"created_by" example:"user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
-	CreatedAt time.Time      `json:"created_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
-	UpdatedAt time.Time      `json:"updated_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
+	ID       string         `json:"id" example:"builder-1"`
+	TenantID string         `json:"tenant_id" example:"acme"`
+	Role     string         `json:"role" enums:"security,developer,reviewer,tester,architect" example:"developer"`
+	Status   string         `json:"status" enums:"active,paused,retired" example:"active"`
+	Metadata map[string]any `json:"metadata"`
+	// PromptVersion is the current prompt version of the agent's role in
+	// its tenant: the role's newest approved version (GET /prompts marks
+	// it current); null while the role has none.
+	PromptVersion *int      `json:"prompt_version" example:"3" extensions:"x-nullable"`
+	CreatedBy     string    `json:"created_by" example:"user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	CreatedAt     time.Time `json:"created_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
+	UpdatedAt     time.Time `json:"updated_at" example:"2026-01-02T15:04:05.123456Z" format:"date-time"`
 } // @name Agent
 
 // AgentList is a page of agents, newest first.
@@ -147,7 +151,7 @@ func (h *Agents) Create(c *gin.Context) {
 //
 //	@Summary		List agents
 //	@ID			listAgents
-//	@Description	Newest first, keyset paged: pass next_cursor back as cursor for the next page. A caller bound to a tenant lists its tenant's agents (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs agent.view.
+//	@Description	Newest first, keyset paged: pass next_cursor back as cursor for the next page. Each agent reports prompt_version, the current prompt version of its role in its tenant (null when none). A caller bound to a tenant lists its tenant's agents (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs agent.view.
 //	@Tags			agents
 //	@Produce		json
 //	@Security		BearerAuth
@@ -188,7 +192,7 @@ func (h *Agents) List(c *gin.Context) {
 //
 //	@Summary		Show an agent
 //	@ID			getAgent
-//	@Description	An agent id is unique inside its tenant: a caller bound to a tenant sees its tenant's agents; a platform principal names the tenant with tenant_id (422 without it). Needs agent.view.
+//	@Description	The agent with prompt_version, the current prompt version of its role in its tenant (null when none). An agent id is unique inside its tenant: a caller bound to a tenant sees its tenant's agents; a platform principal names the tenant with tenant_id (422 without it). Needs agent.view.
 //	@Tags			agents
 //	@Produce		json
 //	@Security		BearerAuth
@@ -277,6 +281,6 @@ func (h *Agents) Update(c *gin.Context) {
 func agentResponse(a work.Agent) AgentResponse {
 	return AgentResponse{
 		ID: a.ID, TenantID: a.TenantID, Role: string(a.Role), Status: string(a.Status), Metadata: a.Metadata,
-		CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		PromptVersion: a.PromptVersion, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }

@@ -275,6 +275,38 @@ var scenarios = map[string]func(s *scenario){
 		s.send("open", testenv.Request{Path: "/api/v1/escalations/" + id + "/resolve", Token: s.token("admin"), Body: `{"resolution":"done"}`})
 		s.send("resolved", testenv.Request{Path: "/api/v1/escalations/" + id + "/resolve", Token: s.token("admin"), Body: `{"resolution":"again"}`})
 	},
+	"POST /api/v1/reviews": func(s *scenario) {
+		admin := s.token("admin")
+		s.agent(admin, "truth-reviewer", "active")
+		running := s.task("running")
+		s.send("a running task", testenv.Request{Token: admin, Body: reviewBody(running, "truth-reviewer")})
+		s.send("a task with an open review", testenv.Request{Token: admin, Body: reviewBody(running, "truth-reviewer")})
+		s.send("a pending task", testenv.Request{Token: admin, Body: reviewBody(s.task("pending"), "truth-reviewer")})
+		s.send("an unknown agent", testenv.Request{Token: admin, Body: reviewBody(s.task("running"), "truth-nobody")})
+		s.send("an unknown task", testenv.Request{Token: admin, Body: reviewBody(noSuchID, "truth-reviewer")})
+	},
+	"GET /api/v1/reviews": func(s *scenario) {
+		s.send("a bad cursor", testenv.Request{Path: "/api/v1/reviews?cursor=not-a-cursor", Token: s.token("admin")})
+		s.send("another tenant's", testenv.Request{Path: "/api/v1/reviews?tenant_id=acme", Token: s.tenantAdmin()})
+	},
+	"GET /api/v1/reviews/{id}": func(s *scenario) {
+		admin := s.token("admin")
+		s.agent(admin, "truth-get-reviewer", "active")
+		s.send("a review", testenv.Request{Path: "/api/v1/reviews/" + s.review("truth-get-reviewer"), Token: admin})
+	},
+	"POST /api/v1/reviews/{id}/votes": func(s *scenario) {
+		admin := s.token("admin")
+		s.agent(admin, "truth-voter-a", "active")
+		s.agent(admin, "truth-voter-b", "active")
+		path := "/api/v1/reviews/" + s.review("truth-voter-a", "truth-voter-b") + "/votes"
+		s.send("an approval", testenv.Request{Path: path, Token: admin, Body: `{"agent_id":"truth-voter-a","vote":"approve"}`})
+		s.send("the same agent again", testenv.Request{Path: path, Token: admin, Body: `{"agent_id":"truth-voter-a","vote":"reject"}`})
+		s.send("an unknown agent", testenv.Request{Path: path, Token: admin, Body: `{"agent_id":"truth-nobody","vote":"reject"}`})
+		s.send("the deciding rejection", testenv.Request{Path: path, Token: admin,
+			Body: `{"agent_id":"truth-voter-b","raw":"{\"decision\":\"reject\",\"confidence\":0.9,\"reasoning\":\"no\"}"}`})
+		s.send("a decided review", testenv.Request{Path: path, Token: admin, Body: `{"agent_id":"truth-voter-b","vote":"approve"}`})
+		s.send("an unknown review", testenv.Request{Path: "/api/v1/reviews/" + noSuchID + "/votes", Token: admin, Body: `{"agent_id":"truth-voter-b","vote":"approve"}`})
+	},
 	"POST /api/v1/keys": func(s *scenario) {
 		s.send("a role above the creator's", testenv.Request{Token: s.token("operator"), Body: `{"name":"x","role":"admin"}`})
 		s.send("another tenant", testenv.Request{Token: s.tenantAdmin(), Body: `{"name":"x","role":"observer","tenant_id":"acme"}`})
@@ -760,6 +792,24 @@ func (s *scenario) escalation() string {
 
 func escalationBody(task string) map[string]any {
 	return map[string]any{"task_id": task, "reason": "stuck", "pattern_type": "skill_gap"}
+}
+
+func reviewBody(task string, agents ...string) map[string]any {
+	invited := make([]any, len(agents))
+	for i, a := range agents {
+		invited[i] = map[string]any{"agent_id": a, "weight": 1}
+	}
+	return map[string]any{"task_id": task, "agents": invited}
+}
+
+// review opens a review of a new running task in tenant default, inviting
+// agents (of tenant default), and returns its id.
+func (s *scenario) review(agents ...string) string {
+	var r struct {
+		ID string `json:"id"`
+	}
+	s.srv.Post(s.t(), "/api/v1/reviews", s.token("admin"), reviewBody(s.task("running"), agents...)).WantStatus(s.t(), http.StatusCreated).JSON(s.t(), &r)
+	return r.ID
 }
 
 // proposal makes a proposal of role in tenant default (security and

@@ -106,6 +106,12 @@ var rbacRoutes = []rbacRoute{
 	{Method: http.MethodGet, Path: "/api/v1/escalations/" + noSuchID, Perm: auth.PermEscalationView, OK: http.StatusNotFound},
 	{Method: http.MethodPost, Path: "/api/v1/escalations/" + noSuchID + "/resolve", Perm: auth.PermEscalationResolve, OK: http.StatusNotFound,
 		Body: map[string]any{"resolution": "rbac matrix"}},
+	{Method: http.MethodPost, Path: "/api/v1/reviews", Perm: auth.PermTaskUpdate, OK: http.StatusNotFound,
+		Body: map[string]any{"task_id": noSuchID, "agents": []any{map[string]any{"agent_id": "rbac-none", "weight": 1}}}},
+	{Method: http.MethodGet, Path: "/api/v1/reviews", Perm: auth.PermTaskView},
+	{Method: http.MethodGet, Path: "/api/v1/reviews/" + noSuchID, Perm: auth.PermTaskView, OK: http.StatusNotFound},
+	{Method: http.MethodPost, Path: "/api/v1/reviews/" + noSuchID + "/votes", Perm: auth.PermTaskUpdate, OK: http.StatusNotFound,
+		Body: map[string]any{"agent_id": "rbac-none", "vote": "approve"}},
 	{Method: http.MethodPost, Path: "/api/v1/keys", Perm: auth.PermKeyManage, OK: http.StatusCreated, Body: map[string]any{
 		"name": "rbac matrix", "role": "observer", "tenant_id": "default"}},
 	{Method: http.MethodGet, Path: "/api/v1/keys", Perm: auth.PermKeyManage},
@@ -133,7 +139,7 @@ var rbacRoutes = []rbacRoute{
 		"llm_response": `{"synthesis_reasoning":"two agents disagree on retries","action_plan":[{"priority":1,"type":"FIX","issue":"retries","agent":"worker"}]}`}},
 }
 
-// noSuchID is a well-formed id that names no task or escalation.
+// noSuchID is a well-formed id that names no task, escalation or review.
 const noSuchID = "00000000-0000-0000-0000-000000000000"
 
 // rbacPrincipal is a caller of the matrix: a role, bound to a tenant or not.

@@ -45,7 +45,11 @@ type StatsResponse struct {
 	EscalationsOpenByPattern map[string]int64 `json:"escalations_open_by_pattern"`
 	// AgentsByStatus counts agents by status; every status is a key.
 	AgentsByStatus map[string]int64 `json:"agents_by_status"`
-	GeneratedAt    time.Time        `json:"generated_at" example:"2025-01-31T12:00:00Z" format:"date-time"`
+	// PendingProposals counts learned prompts waiting for a human (pending_review).
+	PendingProposals int64 `json:"pending_proposals" example:"1" minimum:"0"`
+	// OpenReviews counts peer review sessions not yet decided.
+	OpenReviews int64     `json:"open_reviews" example:"2" minimum:"0"`
+	GeneratedAt time.Time `json:"generated_at" example:"2025-01-31T12:00:00Z" format:"date-time"`
 } // @name Stats
 
 // Register implements Resource.
@@ -57,7 +61,7 @@ func (h *Stats) Register(api *gin.RouterGroup, limits RouteLimiter) {
 //
 //	@Summary		Platform counts
 //	@ID			getStats
-//	@Description	Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included), audit entries of the last 24 hours, tasks by state, open escalations by pattern and agents by status. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations, accounts, tasks, escalations and agents, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
+//	@Description	Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included), audit entries of the last 24 hours, tasks by state, open escalations by pattern, agents by status, learned prompts pending a human's review and open peer reviews. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations, accounts, tasks, escalations, agents, pending proposals and open reviews, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
 //	@Tags			stats
 //	@Produce		json
 //	@Security		BearerAuth
@@ -96,6 +100,8 @@ func statsResponse(version string, s stats.Counts) StatsResponse {
 		TasksByState:              s.TasksByState,
 		EscalationsOpenByPattern:  s.OpenEscalationsByPattern,
 		AgentsByStatus:            s.AgentsByStatus,
+		PendingProposals:          s.PendingProposals,
+		OpenReviews:               s.OpenReviews,
 		GeneratedAt:               s.GeneratedAt,
 	}
 }

@@ -179,7 +179,24 @@ func TestStatsOfATenant(t *testing.T) {
 	srv.Post(t, "/api/v1/escalations/"+escalate(stuck, "process_issue")+"/resolve", admin, map[string]any{"resolution": "ok"}).
 		WantStatus(t, http.StatusOK)
 	srv.Send(t, testenv.Request{Method: http.MethodDelete, Path: "/api/v1/tasks/" + task("default", "pending"), Token: admin}).WantStatus(t, http.StatusOK)
-	escalate(task("other", "running"), "agent_conflict")
+	other := task("other", "running")
+	escalate(other, "agent_conflict")
+	// Learning and reviews: a security prompt waiting for a human in
+	// default, an open review in each tenant and a decided one in default.
+	srv.Post(t, "/api/v1/learning/proposals", admin, map[string]any{
+		"tenant_id": "default", "agent_role": "security", "prompt_text": "p", "learned_from_pattern": "x",
+	}).WantStatus(t, http.StatusCreated)
+	review := func(task string) string {
+		var rv struct {
+			ID string `json:"id"`
+		}
+		srv.Post(t, "/api/v1/reviews", admin, map[string]any{"task_id": task, "agents": []any{map[string]any{"agent_id": "a1", "weight": 1}}}).
+			WantStatus(t, http.StatusCreated).JSON(t, &rv)
+		return rv.ID
+	}
+	srv.Post(t, "/api/v1/reviews/"+review(stuck)+"/votes", admin, map[string]any{"agent_id": "a1", "vote": "approve"}).WantStatus(t, http.StatusCreated)
+	review(stuck)
+	review(other)
 
 	r := srv.Get(t, "/api/v1/stats", srv.Token(t, "observer")).WantStatus(t, http.StatusOK)
 	var got map[string]any
@@ -191,6 +208,7 @@ func TestStatsOfATenant(t *testing.T) {
 		"tasks_by_state":              map[string]any{"pending": 1.0, "running": 1.0, "review": 0.0, "completed": 0.0, "escalated": 1.0, "failed": 0.0, "cancelled": 0.0},
 		"escalations_open_by_pattern": map[string]any{"skill_gap": 1.0, "agent_conflict": 0.0, "process_issue": 0.0},
 		"agents_by_status":            map[string]any{"active": 1.0, "paused": 1.0, "retired": 0.0},
+		"pending_proposals":           1.0, "open_reviews": 1.0,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stats of tenant default (-want +got):\n%s", diff)
@@ -200,6 +218,7 @@ func TestStatsOfATenant(t *testing.T) {
 		"tasks_by_state":              map[string]any{"pending": 1.0, "running": 1.0, "review": 0.0, "completed": 0.0, "escalated": 2.0, "failed": 0.0, "cancelled": 0.0},
 		"escalations_open_by_pattern": map[string]any{"skill_gap": 1.0, "agent_conflict": 1.0, "process_issue": 0.0},
 		"agents_by_status":            map[string]any{"active": 2.0, "paused": 1.0, "retired": 0.0},
+		"pending_proposals":           1.0, "open_reviews": 2.0,
 	}
 	for k, w := range wantAll {
 		if diff := cmp.Diff(w, all[k]); diff != "" {
@@ -291,7 +310,8 @@ func TestStatsHandler(t *testing.T) {
 	}
 	one, four := int64(1), int64(4)
 	ok := fakeCounter{counts: stats.Counts{DLQUnresolved: &one, BudgetPendingReservations: 2, Users: 3, AuditEntries24h: &four, GeneratedAt: at,
-		TasksByState: map[string]int64{"running": 5}, OpenEscalationsByPattern: map[string]int64{"skill_gap": 1}, AgentsByStatus: map[string]int64{"active": 2}}}
+		TasksByState: map[string]int64{"running": 5}, OpenEscalationsByPattern: map[string]int64{"skill_gap": 1}, AgentsByStatus: map[string]int64{"active": 2},
+		PendingProposals: 6, OpenReviews: 7}}
 	failing := fakeCounter{err: fmt.Errorf("count stats: %w", errors.New("pq: relation secret_table does not exist"))}
 	tests := []struct {
 		name     string
@@ -302,7 +322,8 @@ func TestStatsHandler(t *testing.T) {
 	}{
 		{"observer", ok, "observer", 200,
 			`{"version":"v9","tenant_id":null,"dlq_unresolved":1,"budget_pending_reservations":2,"users":3,"audit_entries_24h":4,` +
-				`"tasks_by_state":{"running":5},"escalations_open_by_pattern":{"skill_gap":1},"agents_by_status":{"active":2},"generated_at":"2025-01-31T12:00:00Z"}`},
+				`"tasks_by_state":{"running":5},"escalations_open_by_pattern":{"skill_gap":1},"agents_by_status":{"active":2},` +
+				`"pending_proposals":6,"open_reviews":7,"generated_at":"2025-01-31T12:00:00Z"}`},
 		{"role without metrics.view", ok, "anonymous", 403, `"error_code":"auth.forbidden"`},
 		{"database fails", failing, "admin", 500, `"error_code":"internal.error"`},
 	}

@@ -148,6 +148,7 @@ func TestTenantIsolation(t *testing.T) {
 			return s.Send(t, testenv.Request{Method: http.MethodPatch, Path: p, Token: token, Body: map[string]any{"metadata": map[string]any{"n": agents}}})
 		}},
 		route{"GET /escalations", auth.PermEscalationView, http.StatusOK, query("/api/v1/escalations?limit=5")},
+		route{"GET /reviews", auth.PermTaskView, http.StatusOK, query("/api/v1/reviews?limit=5")},
 		route{"GET /prompts", auth.PermLearningView, http.StatusOK, query("/api/v1/prompts?limit=5")},
 		route{"GET /learning/governance", auth.PermLearningView, http.StatusOK, query("/api/v1/learning/governance?")},
 		route{"GET /learning/stats", auth.PermLearningView, http.StatusOK, query("/api/v1/learning/stats?")},

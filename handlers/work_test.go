@@ -11,10 +11,11 @@ import (
 	"github.com/golden-architecture/control-plane/services/auth"
 )
 
-// TestReadmeWalkthrough makes the calls of README "Walkthrough": an agent, a
-// task assigned to it, run (a stale version refused), escalate, resolve as
-// the operator, review, complete; and checks the answers, the stored task,
-// its history, the audit trail, the stats and the metrics.
+// TestReadmeWalkthrough makes the calls of README "Walkthrough": agents, a
+// task assigned to one, run (a stale version refused), escalate, resolve as
+// the operator, review, a peer review that fails and escalates the task
+// (agent_conflict), resolve it, review, complete; and checks the answers,
+// the stored task, its history, the audit trail, the stats and the metrics.
 func TestReadmeWalkthrough(t *testing.T) {
 	srv := testenv.Quick(t)
 	admin, operator := srv.Token(t, "admin"), srv.Token(t, "operator")
@@ -22,8 +23,10 @@ func TestReadmeWalkthrough(t *testing.T) {
 		return srv.Send(t, testenv.Request{Method: http.MethodPatch, Path: "/api/v1/tasks/" + id, Token: token, Body: body})
 	}
 
-	srv.Post(t, "/api/v1/agents", admin, map[string]any{"tenant_id": "default", "id": "builder-1", "role": "developer"}).
-		WantStatus(t, http.StatusCreated)
+	for _, a := range []struct{ id, role string }{{"builder-1", "developer"}, {"reviewer-1", "reviewer"}, {"security-1", "security"}} {
+		srv.Post(t, "/api/v1/agents", admin, map[string]any{"tenant_id": "default", "id": a.id, "role": a.role}).
+			WantStatus(t, http.StatusCreated)
+	}
 	var task struct {
 		ID            string   `json:"id"`
 		State         string   `json:"state"`
@@ -82,9 +85,55 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if esc.TaskState != "running" || !esc.Resolved {
 		t.Fatalf("resolved escalation = %+v", esc)
 	}
+	// In review, the agents disagree: the review fails and escalates the
+	// task as agent_conflict; the operator settles it.
+	patch(admin, task.ID, map[string]any{"state": "review"}).WantStatus(t, http.StatusOK)
+	var rv struct {
+		ID             string  `json:"id"`
+		Status         string  `json:"status"`
+		ConsensusScore float64 `json:"consensus_score"`
+		EscalationID   *string `json:"escalation_id"`
+		TaskState      *string `json:"task_state"`
+	}
+	srv.Post(t, "/api/v1/reviews", srv.Token(t, "developer"), map[string]any{"task_id": task.ID, "quorum": 0.75, "agents": []any{
+		map[string]any{"agent_id": "reviewer-1", "weight": 2}, map[string]any{"agent_id": "security-1", "weight": 1},
+	}}).WantStatus(t, http.StatusCreated).JSON(t, &rv)
+	vote := func(agent, decision string) {
+		var out struct {
+			Review *struct {
+				Status         string  `json:"status"`
+				ConsensusScore float64 `json:"consensus_score"`
+				EscalationID   *string `json:"escalation_id"`
+				TaskState      *string `json:"task_state"`
+			} `json:"review"`
+		}
+		srv.Post(t, "/api/v1/reviews/"+rv.ID+"/votes", admin, map[string]any{"agent_id": agent, "vote": decision, "reasoning": "walkthrough"}).
+			WantStatus(t, http.StatusCreated).JSON(t, &out)
+		rv.Status, rv.ConsensusScore, rv.EscalationID, rv.TaskState = out.Review.Status, out.Review.ConsensusScore, out.Review.EscalationID, out.Review.TaskState
+	}
+	vote("security-1", "approve")
+	if rv.Status != "open" || rv.EscalationID != nil {
+		t.Fatalf("review after one approval = %+v, want open", rv)
+	}
+	vote("reviewer-1", "reject")
+	if rv.Status != "failed" || rv.EscalationID == nil || rv.TaskState == nil || *rv.TaskState != "escalated" || rv.ConsensusScore*3 != 1 {
+		t.Fatalf("review after the rejection = %+v, want failed with an escalation, task escalated, score 1/3", rv)
+	}
+	srv.Post(t, "/api/v1/reviews/"+rv.ID+"/votes", admin, map[string]any{"agent_id": "security-1", "vote": "approve"}).
+		WantError(t, http.StatusConflict, "state.conflict")
+	conflict := srv.Get(t, "/api/v1/escalations/"+*rv.EscalationID, operator).WantStatus(t, http.StatusOK).Map(t)
+	if conflict["pattern_type"] != "agent_conflict" || conflict["task_id"] != task.ID || conflict["resolved"] != false {
+		t.Errorf("review escalation = %v", conflict)
+	}
+	srv.Post(t, "/api/v1/escalations/"+*rv.EscalationID+"/resolve", operator, map[string]any{"resolution": "split the fix in two"}).
+		WantStatus(t, http.StatusOK).JSON(t, &esc)
+	if esc.TaskState != "running" {
+		t.Fatalf("resolved review escalation = %+v", esc)
+	}
+
 	patch(admin, task.ID, map[string]any{"state": "review"}).WantStatus(t, http.StatusOK)
 	patch(srv.Token(t, "developer"), task.ID, map[string]any{"state": "completed"}).WantStatus(t, http.StatusOK).JSON(t, &task)
-	if task.State != "completed" || task.Version != 6 || len(task.AllowedStates) != 0 {
+	if task.State != "completed" || task.Version != 9 || len(task.AllowedStates) != 0 {
 		t.Errorf("completed task = %+v", task)
 	}
 
@@ -108,18 +157,19 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 		got = append(got, ev.Kind+" "+from+">"+to)
 	}
-	want := []string{"state review>completed", "state running>review", "state escalated>running", "state running>escalated",
-		"state pending>running", "created >pending"} // newest first
+	want := []string{"state review>completed", "state running>review", "state escalated>running", "state review>escalated",
+		"state running>review", "state escalated>running", "state running>escalated", "state pending>running", "created >pending"} // newest first
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
 
 	var actions []string
-	if err := srv.App.DB().DB.Model(&models.AuditEntry{}).Where("action LIKE 'task.%' OR action LIKE 'agent.%' OR action LIKE 'escalation.%'").
+	if err := srv.App.DB().DB.Model(&models.AuditEntry{}).Where("action LIKE 'task.%' OR action LIKE 'agent.%' OR action LIKE 'escalation.%' OR action LIKE 'review.%'").
 		Order("id").Pluck("action", &actions).Error; err != nil {
 		t.Fatal(err)
 	}
-	wantActions := []string{"agent.create", "task.create", "task.update", "escalation.create", "escalation.resolve", "task.update", "task.update"}
+	wantActions := []string{"agent.create", "agent.create", "agent.create", "task.create", "task.update", "escalation.create", "escalation.resolve",
+		"task.update", "review.create", "review.vote", "review.vote", "escalation.create", "review.fail", "escalation.resolve", "task.update", "task.update"}
 	if diff := cmp.Diff(wantActions, actions); diff != "" {
 		t.Errorf("audit actions (-want +got):\n%s", diff)
 	}
@@ -128,7 +178,10 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if c := st["tasks_by_state"].(map[string]any); c["completed"] != 1.0 || c["escalated"] != 0.0 {
 		t.Errorf("stats tasks_by_state = %v", c)
 	}
-	for state, n := range map[string]float64{"pending": 1, "running": 2, "escalated": 1, "review": 1, "completed": 1} {
+	if st["open_reviews"] != 0.0 || st["pending_proposals"] != 0.0 {
+		t.Errorf("stats open_reviews, pending_proposals = %v, %v; want 0, 0", st["open_reviews"], st["pending_proposals"])
+	}
+	for state, n := range map[string]float64{"pending": 1, "running": 3, "escalated": 2, "review": 2, "completed": 1} {
 		if got := testenv.MetricSum(t, srv.App.Registry(), "tasks_total", map[string]string{"state": state}); got != n {
 			t.Errorf("tasks_total{state=%q} = %v, want %v", state, got, n)
 		}
@@ -136,10 +189,13 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if got := testenv.MetricSum(t, srv.App.Registry(), "escalations_open", nil); got != 0 {
 		t.Errorf("escalations_open = %v, want 0", got)
 	}
+	if got := testenv.MetricSum(t, srv.App.Registry(), "reviews_total", map[string]string{"outcome": "failed"}); got != 1 {
+		t.Errorf("reviews_total{outcome=failed} = %v, want 1", got)
+	}
 }
 
 // TestWorkTenantIsolation: a tenant-bound caller reaches none of another
-// tenant's tasks, agents and escalations by id — each answer is 404, the same
+// tenant's tasks, agents, escalations and reviews by id — each answer is 404, the same
 // as for an id that does not exist — and changes none of them; the platform
 // admin reaches them all.
 func TestWorkTenantIsolation(t *testing.T) {
@@ -155,8 +211,17 @@ func TestWorkTenantIsolation(t *testing.T) {
 		WantStatus(t, http.StatusOK)
 	srv.Post(t, "/api/v1/escalations", admin, map[string]any{"task_id": task.ID, "reason": "r", "pattern_type": "skill_gap"}).
 		WantStatus(t, http.StatusCreated).JSON(t, &esc)
+	var rev, acmeTask struct {
+		ID string `json:"id"`
+	}
+	srv.Post(t, "/api/v1/reviews", admin, map[string]any{"task_id": task.ID, "agents": []any{map[string]any{"agent_id": "g-bot"}}}).
+		WantStatus(t, http.StatusCreated).JSON(t, &rev)
+	// acme's own running task, to invite globex's agent to.
+	srv.Post(t, "/api/v1/tasks", acme, map[string]any{"title": "mine"}).WantStatus(t, http.StatusCreated).JSON(t, &acmeTask)
+	srv.Send(t, testenv.Request{Method: http.MethodPatch, Path: "/api/v1/tasks/" + acmeTask.ID, Token: acme, Body: map[string]any{"state": "running"}}).
+		WantStatus(t, http.StatusOK)
 
-	for _, id := range []struct{ task, esc, agent string }{{task.ID, esc.ID, "g-bot"}, {noSuchID, noSuchID, "nobody"}} {
+	for _, id := range []struct{ task, esc, agent, review string }{{task.ID, esc.ID, "g-bot", rev.ID}, {noSuchID, noSuchID, "nobody", noSuchID}} {
 		for _, req := range []testenv.Request{
 			{Method: http.MethodGet, Path: "/api/v1/tasks/" + id.task},
 			{Method: http.MethodGet, Path: "/api/v1/tasks/" + id.task + "/events"},
@@ -167,6 +232,10 @@ func TestWorkTenantIsolation(t *testing.T) {
 			{Method: http.MethodPost, Path: "/api/v1/escalations/" + id.esc + "/resolve", Body: map[string]any{"resolution": "mine now"}},
 			{Method: http.MethodGet, Path: "/api/v1/agents/" + id.agent},
 			{Method: http.MethodPatch, Path: "/api/v1/agents/" + id.agent, Body: map[string]any{"status": "retired"}},
+			{Method: http.MethodPost, Path: "/api/v1/reviews", Body: map[string]any{"task_id": id.task, "agents": []any{map[string]any{"agent_id": id.agent}}}},
+			{Method: http.MethodPost, Path: "/api/v1/reviews", Body: map[string]any{"task_id": acmeTask.ID, "agents": []any{map[string]any{"agent_id": id.agent}}}},
+			{Method: http.MethodGet, Path: "/api/v1/reviews/" + id.review},
+			{Method: http.MethodPost, Path: "/api/v1/reviews/" + id.review + "/votes", Body: map[string]any{"agent_id": "g-bot", "vote": "approve"}},
 		} {
 			t.Run(req.Method+" "+req.Path, func(t *testing.T) {
 				req.Token = acme
@@ -178,7 +247,7 @@ func TestWorkTenantIsolation(t *testing.T) {
 		}
 	}
 	// Lists show none of globex's work.
-	for _, path := range []string{"/api/v1/tasks", "/api/v1/agents", "/api/v1/escalations"} {
+	for _, path := range []string{"/api/v1/tasks?state=escalated", "/api/v1/agents", "/api/v1/escalations", "/api/v1/reviews"} {
 		if items := srv.Get(t, path, acme).WantStatus(t, http.StatusOK).Map(t)["items"].([]any); len(items) != 0 {
 			t.Errorf("%s as acme = %v, want nothing", path, items)
 		}
@@ -193,5 +262,11 @@ func TestWorkTenantIsolation(t *testing.T) {
 	}
 	if a := srv.Get(t, "/api/v1/agents/g-bot?tenant_id=globex", admin).WantStatus(t, http.StatusOK).Map(t); a["status"] != "active" {
 		t.Errorf("globex agent = %v, want active", a)
+	}
+	if r := srv.Get(t, "/api/v1/reviews/"+rev.ID, admin).WantStatus(t, http.StatusOK).Map(t); r["status"] != "open" || len(r["votes"].([]any)) != 0 {
+		t.Errorf("globex review = %v, want open without votes", r)
+	}
+	if n := budgetCountRows(t, srv.App.DB().DB, "reviews", "1 = 1"); n != 1 {
+		t.Errorf("%d reviews, want globex's only", n)
 	}
 }

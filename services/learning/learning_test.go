@@ -419,3 +419,13 @@ func TestConcurrentProposalsKeepTheCap(t *testing.T) {
 		t.Errorf("%d versions stored; want 3", n)
 	}
 }
+
+// TestCurrentStatusesAgreeWithWork: the agents of services/work report the
+// newest version in work.CurrentPromptStatuses as current; those must be
+// the approved statuses of this package.
+func TestCurrentStatusesAgreeWithWork(t *testing.T) {
+	want := []string{string(learning.StatusAutoApproved), string(learning.StatusHumanApproved)}
+	if fmt.Sprint(work.CurrentPromptStatuses) != fmt.Sprint(want) {
+		t.Errorf("work.CurrentPromptStatuses = %v, want %v", work.CurrentPromptStatuses, want)
+	}
+}

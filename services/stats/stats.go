@@ -1,7 +1,8 @@
 // Package stats answers "how is the platform doing right now" from the
 // database: the counts an operator looks at first (unresolved dead letters,
 // open budget reservations, accounts, recent audited actions, tasks by
-// state, open escalations by pattern, agents by status), for the whole
+// state, open escalations by pattern, agents by status, learned prompts
+// waiting for a human, open peer reviews), for the whole
 // platform or for one tenant. The counts come
 // from the tables every replica shares, so all replicas give the same answer,
 // unlike the per-process Prometheus counters.
@@ -41,6 +42,11 @@ type Counts struct {
 	OpenEscalationsByPattern map[string]int64
 	// AgentsByStatus counts the agents by status; every status is present.
 	AgentsByStatus map[string]int64
+	// PendingProposals is the number of learned prompts waiting for a
+	// human's approval (approval_status pending_review).
+	PendingProposals int64
+	// OpenReviews is the number of peer review sessions not yet decided.
+	OpenReviews int64
 	// GeneratedAt is when the counts were taken (UTC).
 	GeneratedAt time.Time
 }
@@ -106,19 +112,26 @@ func New(db *gorm.DB) *Service {
 // countsQuery takes every count in one statement, so they come from one
 // snapshot and one round trip. Each count uses an index of its table:
 // dlq_messages_unresolved_idx (WHERE NOT resolved), budget_reservations_sweep_idx
-// (status, expires_at), audit_log_created_at_id_idx.
+// (status, expires_at), audit_log_created_at_id_idx, agent_prompts_pending_idx
+// and reviews_open_tenant_idx (both partial).
 const countsQuery = `SELECT
 	(SELECT count(*) FROM dlq_messages WHERE NOT resolved) AS dlq_unresolved,
 	(SELECT count(*) FROM budget_reservations WHERE status = 'pending') AS budget_pending_reservations,
 	(SELECT count(*) FROM users) AS users,
-	(SELECT count(*) FROM audit_log WHERE created_at >= ?) AS audit_entries24h`
+	(SELECT count(*) FROM audit_log WHERE created_at >= ?) AS audit_entries24h,
+	(SELECT count(*) FROM agent_prompts WHERE approval_status = 'pending_review') AS pending_proposals,
+	(SELECT count(*) FROM reviews WHERE status = 'open') AS open_reviews`
 
 // tenantCountsQuery takes the counts of one tenant's data in one statement:
 // its pending reservations (budget_reservations_pending_idx is on
-// (tenant_id, project_id) WHERE pending) and its accounts (users_tenant_idx).
+// (tenant_id, project_id) WHERE pending), its accounts (users_tenant_idx),
+// its pending proposals and its open reviews (the partial indexes above,
+// which start with the tenant).
 const tenantCountsQuery = `SELECT
 	(SELECT count(*) FROM budget_reservations WHERE status = 'pending' AND tenant_id = ?) AS budget_pending_reservations,
-	(SELECT count(*) FROM users WHERE tenant_id = ?) AS users`
+	(SELECT count(*) FROM users WHERE tenant_id = ?) AS users,
+	(SELECT count(*) FROM agent_prompts WHERE approval_status = 'pending_review' AND tenant_id = ?) AS pending_proposals,
+	(SELECT count(*) FROM reviews WHERE status = 'open' AND tenant_id = ?) AS open_reviews`
 
 // Counts takes the counts now: of the whole platform when tenant is "", of
 // one tenant's data otherwise (a tenant-bound caller sees no other tenant's
@@ -130,12 +143,17 @@ func (s *Service) Counts(ctx context.Context, tenant string) (Counts, error) {
 		BudgetPendingReservations int64 `gorm:"column:budget_pending_reservations"`
 		Users                     int64 `gorm:"column:users"`
 		AuditEntries24h           int64 `gorm:"column:audit_entries24h"`
+		PendingProposals          int64 `gorm:"column:pending_proposals"`
+		OpenReviews               int64 `gorm:"column:open_reviews"`
 	}
 	if tenant != "" {
-		if err := s.db.WithContext(ctx).Raw(tenantCountsQuery, tenant, tenant).Scan(&row).Error; err != nil {
+		if err := s.db.WithContext(ctx).Raw(tenantCountsQuery, tenant, tenant, tenant, tenant).Scan(&row).Error; err != nil {
 			return Counts{}, fmt.Errorf("count stats of tenant %s: %w", tenant, err)
 		}
-		c := Counts{TenantID: tenant, BudgetPendingReservations: row.BudgetPendingReservations, Users: row.Users, GeneratedAt: now}
+		c := Counts{
+			TenantID: tenant, BudgetPendingReservations: row.BudgetPendingReservations, Users: row.Users,
+			PendingProposals: row.PendingProposals, OpenReviews: row.OpenReviews, GeneratedAt: now,
+		}
 		if err := s.workCounts(ctx, tenant, &c); err != nil {
 			return Counts{}, err
 		}
@@ -149,6 +167,8 @@ func (s *Service) Counts(ctx context.Context, tenant string) (Counts, error) {
 		BudgetPendingReservations: row.BudgetPendingReservations,
 		Users:                     row.Users,
 		AuditEntries24h:           &row.AuditEntries24h,
+		PendingProposals:          row.PendingProposals,
+		OpenReviews:               row.OpenReviews,
 		GeneratedAt:               now,
 	}
 	if err := s.workCounts(ctx, "", &c); err != nil {

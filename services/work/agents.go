@@ -64,6 +64,9 @@ type Agent struct {
 	CreatedBy string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// PromptVersion is the current prompt version of the agent's role in
+	// its tenant (its newest approved one); nil when the role has none.
+	PromptVersion *int
 }
 
 func agentOf(r models.Agent) Agent {
@@ -133,7 +136,16 @@ func (s *Service) CreateAgent(ctx context.Context, actor audit.Actor, in CreateA
 	if err != nil {
 		return Agent{}, fmt.Errorf("work: create agent: %w", err)
 	}
-	return agentOf(row), nil
+	return s.withPrompt(ctx, agentOf(row))
+}
+
+// withPrompt sets a's current prompt version.
+func (s *Service) withPrompt(ctx context.Context, a Agent) (Agent, error) {
+	one := []Agent{a}
+	if err := withPrompts(s.db.WithContext(ctx), one); err != nil {
+		return Agent{}, err
+	}
+	return one[0], nil
 }
 
 // GetAgent returns one agent of tenant; unknown is resource.not_found.
@@ -142,7 +154,7 @@ func (s *Service) GetAgent(ctx context.Context, tenant, id string) (Agent, error
 	if err != nil {
 		return Agent{}, err
 	}
-	return agentOf(row), nil
+	return s.withPrompt(ctx, agentOf(row))
 }
 
 func findAgent(db *gorm.DB, tenant, id string) (models.Agent, error) {
@@ -231,7 +243,7 @@ func (s *Service) UpdateAgent(ctx context.Context, actor audit.Actor, tenant, id
 	if err != nil {
 		return Agent{}, err
 	}
-	return agentOf(out), nil
+	return s.withPrompt(ctx, agentOf(out))
 }
 
 // AgentFilter selects agents; empty fields do not filter.
@@ -271,7 +283,11 @@ func (s *Service) ListAgents(ctx context.Context, f AgentFilter) (cursor.Page[Ag
 	if err := keys.Apply(q).Find(&rows).Error; err != nil {
 		return cursor.Page[Agent]{}, fmt.Errorf("work: list agents: %w", err)
 	}
-	return cursor.Cut(keys, rows, func(r models.Agent) (time.Time, string) { return r.CreatedAt, r.ID }, agentOf), nil
+	page := cursor.Cut(keys, rows, func(r models.Agent) (time.Time, string) { return r.CreatedAt, r.ID }, agentOf)
+	if err := withPrompts(s.db.WithContext(ctx), page.Items); err != nil {
+		return cursor.Page[Agent]{}, err
+	}
+	return page, nil
 }
 
 func statesOf(states []State) []string {

@@ -88,6 +88,26 @@ type OpenInput struct {
 // OpenEscalation opens an escalation of a running, in-review or already
 // escalated task and moves the task to escalated, in one transaction.
 func (s *Service) OpenEscalation(ctx context.Context, actor audit.Actor, in OpenInput) (Escalation, error) {
+	var out Escalation
+	var done func()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		out, done, err = s.OpenEscalationTx(ctx, tx, actor, in)
+		return err
+	})
+	if err != nil {
+		return Escalation{}, err
+	}
+	done()
+	return out, nil
+}
+
+// OpenEscalationTx is OpenEscalation inside the caller's transaction tx, for
+// a rule of another service that escalates a task as part of its own change
+// (a failed peer review). The escalation, the task's move and their audit
+// entry commit or roll back with tx; call done once tx has committed (it
+// counts the metrics).
+func (s *Service) OpenEscalationTx(ctx context.Context, tx *gorm.DB, actor audit.Actor, in OpenInput) (Escalation, func(), error) {
 	var f fieldErrors
 	f.Text("reason", in.Reason, MaxTextLength, true)
 	if !slices.Contains(PatternTypes, in.PatternType) {
@@ -95,50 +115,47 @@ func (s *Service) OpenEscalation(ctx context.Context, actor audit.Actor, in Open
 	}
 	f.Text("suggested_fix", in.SuggestedFix, MaxTextLength, false)
 	if err := f.Err(); err != nil {
-		return Escalation{}, err
+		return Escalation{}, nil, err
 	}
-	var out Escalation
-	var moved bool
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		task, err := s.lockTask(tx, in.TenantID, in.TaskID)
-		if err != nil {
-			return err
-		}
-		from := State(task.State)
-		if !slices.Contains(escalatable, from) {
-			return errs.Newf(errs.CodeConflict, "task is %s: only a running, in-review or escalated task can be escalated", from).
-				WithDetails(map[string]any{"state": task.State, "escalatable_states": statesOf(escalatable)})
-		}
-		now := s.now()
-		row := models.Escalation{
-			ID: uuid.NewString(), TenantID: task.TenantID, TaskID: task.ID, Reason: in.Reason,
-			PatternType: string(in.PatternType), SuggestedFix: in.SuggestedFix, CreatedBy: actor.PrincipalID, CreatedAt: now,
-		}
-		if err := tx.Create(&row).Error; err != nil {
-			return fmt.Errorf("work: create escalation: %w", err)
-		}
-		out = escalationOf(row)
-		out.TaskState = from
-		details := map[string]any{"tenant_id": row.TenantID, "task_id": task.ID, "pattern_type": row.PatternType}
-		if from != StateEscalated {
-			if err := s.moveTask(tx, actor, task, StateEscalated, row.ID); err != nil {
-				return err
-			}
-			out.TaskState, moved = StateEscalated, true
-			details["from_state"], details["to_state"] = task.State, string(StateEscalated)
-		}
-		return s.audit.RecordAll(ctx, tx, []audit.Item{{Actor: actor, Entry: audit.Entry{
-			Action: ActionEscalationCreate, ResourceType: resourceEscalation, ResourceID: row.ID, Details: details,
-		}}})
-	})
+	task, err := s.lockTask(tx, in.TenantID, in.TaskID)
 	if err != nil {
-		return Escalation{}, err
+		return Escalation{}, nil, err
 	}
-	s.metrics.opened()
-	if moved {
-		s.metrics.entered(StateEscalated)
+	from := State(task.State)
+	if !slices.Contains(escalatable, from) {
+		return Escalation{}, nil, errs.Newf(errs.CodeConflict, "task is %s: only a running, in-review or escalated task can be escalated", from).
+			WithDetails(map[string]any{"state": task.State, "escalatable_states": statesOf(escalatable)})
 	}
-	return out, nil
+	now := s.now()
+	row := models.Escalation{
+		ID: uuid.NewString(), TenantID: task.TenantID, TaskID: task.ID, Reason: in.Reason,
+		PatternType: string(in.PatternType), SuggestedFix: in.SuggestedFix, CreatedBy: actor.PrincipalID, CreatedAt: now,
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return Escalation{}, nil, fmt.Errorf("work: create escalation: %w", err)
+	}
+	out := escalationOf(row)
+	out.TaskState = from
+	moved := false
+	details := map[string]any{"tenant_id": row.TenantID, "task_id": task.ID, "pattern_type": row.PatternType}
+	if from != StateEscalated {
+		if err := s.moveTask(tx, actor, task, StateEscalated, row.ID); err != nil {
+			return Escalation{}, nil, err
+		}
+		out.TaskState, moved = StateEscalated, true
+		details["from_state"], details["to_state"] = task.State, string(StateEscalated)
+	}
+	if err := s.audit.RecordAll(ctx, tx, []audit.Item{{Actor: actor, Entry: audit.Entry{
+		Action: ActionEscalationCreate, ResourceType: resourceEscalation, ResourceID: row.ID, Details: details,
+	}}}); err != nil {
+		return Escalation{}, nil, err
+	}
+	return out, func() {
+		s.metrics.opened()
+		if moved {
+			s.metrics.entered(StateEscalated)
+		}
+	}, nil
 }
 
 // moveTask moves a locked task to state for an escalation, with its event.

@@ -73,7 +73,7 @@ export interface paths {
         };
         /**
          * List agents
-         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page. A caller bound to a tenant lists its tenant's agents (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs agent.view.
+         * @description Newest first, keyset paged: pass next_cursor back as cursor for the next page. Each agent reports prompt_version, the current prompt version of its role in its tenant (null when none). A caller bound to a tenant lists its tenant's agents (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs agent.view.
          */
         get: operations["listAgents"];
         put?: never;
@@ -98,7 +98,7 @@ export interface paths {
         };
         /**
          * Show an agent
-         * @description An agent id is unique inside its tenant: a caller bound to a tenant sees its tenant's agents; a platform principal names the tenant with tenant_id (422 without it). Needs agent.view.
+         * @description The agent with prompt_version, the current prompt version of its role in its tenant (null when none). An agent id is unique inside its tenant: a caller bound to a tenant sees its tenant's agents; a platform principal names the tenant with tenant_id (422 without it). Needs agent.view.
          */
         get: operations["getAgent"];
         put?: never;
@@ -779,6 +779,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List reviews
+         * @description Newest first with their votes, keyset paged: pass next_cursor back as cursor for the next page. A caller bound to a tenant lists its tenant's reviews (naming another tenant is 404); a platform principal lists every tenant's unless it names one. Needs task.view.
+         */
+        get: operations["listReviews"];
+        put?: never;
+        /**
+         * Open a peer review
+         * @description Opens a review of a running, in-review or escalated task (another state is 409): the invited agents, active agents of the task's tenant each invited once with a weight > 0 (1 when omitted), vote, and the review is decided by the weighted share of approvals against quorum (0 < quorum ≤ 1, default 0.75). A task has at most one open review (a second is 409 until it is decided). The review belongs to the task's tenant; another tenant's task or agent is 404, as an unknown one. Audited as review.create. Needs task.update.
+         */
+        post: operations["createReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reviews/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show a review
+         * @description A review of the caller's tenant (any tenant for a platform principal) with its votes and consensus score; another tenant's or an unknown one is 404. Needs task.view.
+         */
+        get: operations["getReview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reviews/{id}/votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Vote on a review
+         * @description An invited agent votes once: vote (approve, reject or conditional; only approve counts towards the quorum) with its reasoning, or raw, the agent's raw LLM answer, whose JSON must pass the consensus schema (as POST /validate/consensus; 422 otherwise) and gives the vote, reasoning and confidence; its data and the validator's warnings are kept and returned. A second vote of an agent, concurrent ones included on any replica, is 409, as is any vote once the review is decided. An agent that is not invited is 422, or 404 when the review's tenant has no such agent.
+         *     The vote that makes the outcome certain decides the review in its own transaction: completed when the approvals' weight reaches quorum × total_weight, failed when even every remaining vote could not reach it (so also when every invited agent has voted without reaching it). A failed review opens an agent_conflict escalation of the task in the same transaction (the task moves to escalated; escalation_id and task_state in the answer), unless the task has ended meanwhile. Audited as review.vote and review.complete or review.fail; counted in reviews_total{outcome}. Needs task.update.
+         */
+        post: operations["voteOnReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stats": {
         parameters: {
             query?: never;
@@ -788,7 +853,7 @@ export interface paths {
         };
         /**
          * Platform counts
-         * @description Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included), audit entries of the last 24 hours, tasks by state, open escalations by pattern and agents by status. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations, accounts, tasks, escalations and agents, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
+         * @description Counts taken from the shared database in one statement, so every replica answers the same: unresolved DLQ messages, pending budget reservations, user accounts (disabled ones included), audit entries of the last 24 hours, tasks by state, open escalations by pattern, agents by status, learned prompts pending a human's review and open peer reviews. A platform principal gets the whole platform's counts (tenant_id null); a caller bound to a tenant gets its tenant's reservations, accounts, tasks, escalations, agents, pending proposals and open reviews, and null for the platform-level counts (dead letters, audit entries). Needs metrics.view. Rate limited by RATE_LIMIT_HEALTH (default 60/min) per caller.
          */
         get: operations["getStats"];
         put?: never;
@@ -1167,6 +1232,13 @@ export interface components {
             readonly metadata: {
                 [key: string]: unknown;
             };
+            /**
+             * @description PromptVersion is the current prompt version of the agent's role in
+             *     its tenant: the role's newest approved version (GET /prompts marks
+             *     it current); null while the role has none.
+             * @example 3
+             */
+            readonly prompt_version: number | null;
             /**
              * @example developer
              * @enum {string}
@@ -2443,6 +2515,164 @@ export interface components {
              */
             readonly next_cursor: string | null;
         };
+        Review: {
+            readonly agents: components["schemas"]["ReviewAgent"][];
+            /** @example 1 */
+            readonly approve_weight: number;
+            /**
+             * @description ConsensusScore is the weighted share of approvals:
+             *     approve_weight / total_weight.
+             * @example 0.3333
+             */
+            readonly consensus_score: number;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /** @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
+            readonly created_by: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:09:05Z
+             */
+            readonly decided_at: string | null;
+            /**
+             * Format: uuid
+             * @description EscalationID is the agent_conflict escalation a failed review opened;
+             *     null otherwise.
+             * @example 0c6d1e1a-8f5b-4a8e-9d0c-2b7e4f1a9c33
+             */
+            readonly escalation_id: string | null;
+            /**
+             * Format: uuid
+             * @example 2c9a4e6b-7d1f-4a3e-8b5c-6d7e8f9a0b1c
+             */
+            readonly id: string;
+            /** @example 0.75 */
+            readonly quorum: number;
+            /**
+             * @example failed
+             * @enum {string}
+             */
+            readonly status: "open" | "completed" | "failed";
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22
+             */
+            readonly task_id: string;
+            /**
+             * @description TaskState is the task's state after the vote that decided the review
+             *     (escalated after a failure); null otherwise.
+             * @example escalated
+             */
+            readonly task_state: string | null;
+            /** @example default */
+            readonly tenant_id: string;
+            /** @example 3 */
+            readonly total_weight: number;
+            /** @example 3 */
+            readonly voted_weight: number;
+            /** @description Votes are the votes so far, oldest first. */
+            readonly votes: components["schemas"]["ReviewVote"][];
+        };
+        ReviewAgent: {
+            /** @example reviewer-1 */
+            readonly agent_id: string;
+            /** @example 2 */
+            readonly weight: number;
+        };
+        ReviewCreate: {
+            /** @description Agents are the agents invited to vote, each once. */
+            agents: components["schemas"]["ReviewInvite"][];
+            /**
+             * @description Quorum is the share of the invited weight the approvals must reach,
+             *     0 < quorum ≤ 1; 0.75 when omitted.
+             * @example 0.75
+             */
+            quorum?: number;
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-2d7a-4c55-9a7e-0d4f3b8a1c22
+             */
+            task_id: string;
+        };
+        ReviewInvite: {
+            /** @example reviewer-1 */
+            agent_id: string;
+            /**
+             * @description Weight is the agent's weight in the vote, 1 when omitted.
+             * @example 2
+             */
+            weight?: number;
+        };
+        ReviewList: {
+            readonly items: components["schemas"]["Review"][];
+            /**
+             * @description NextCursor fetches the next page; null on the last page.
+             * @example eyJ0IjoiMjAyNi0wMS0wMlQxNTowNDowNVoiLCJpZCI6Ii4uLiJ9
+             */
+            readonly next_cursor: string | null;
+        };
+        ReviewVote: {
+            /** @example reviewer-1 */
+            readonly agent_id: string;
+            /**
+             * @description Confidence is the agent's confidence from a raw answer; null otherwise.
+             * @example 0.7
+             */
+            readonly confidence: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123456Z
+             */
+            readonly created_at: string;
+            /** @example user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11 */
+            readonly created_by: string;
+            /**
+             * @description LLMData is the validated consensus answer of a raw vote (null
+             *     otherwise) and Warnings the validator's warnings about it.
+             */
+            readonly llm_data: {
+                [key: string]: unknown;
+            } | null;
+            /** @example The fix hides the failure instead of removing its cause. */
+            readonly reasoning: string;
+            /**
+             * @example reject
+             * @enum {string}
+             */
+            readonly vote: "approve" | "reject" | "conditional";
+            readonly warnings: components["schemas"]["ValidationWarning"][];
+            /** @example 2 */
+            readonly weight: number;
+        };
+        ReviewVoteCreate: {
+            /** @example reviewer-1 */
+            agent_id: string;
+            /**
+             * @description Raw is the agent's raw LLM answer instead of vote and reasoning: its
+             *     JSON must pass the consensus schema of POST /validate/consensus; the
+             *     decision, reasoning and confidence are taken from it, and the data and
+             *     the validator's warnings are kept with the vote.
+             * @example {"decision":"conditional","confidence":0.7,"reasoning":"Needs a regression test.","concerns":["no test"]}
+             */
+            raw?: string;
+            /**
+             * @description Reasoning is why the agent votes so.
+             * @example The fix hides the failure instead of removing its cause.
+             */
+            reasoning?: string;
+            /**
+             * @example reject
+             * @enum {string}
+             */
+            vote?: "approve" | "reject" | "conditional";
+        };
+        ReviewVoteResult: {
+            review: components["schemas"]["Review"];
+            vote: components["schemas"]["ReviewVote"];
+        };
         ServiceInfo: {
             readonly links: {
                 [key: string]: string;
@@ -2504,6 +2734,16 @@ export interface components {
              * @example 2025-01-31T12:00:00Z
              */
             readonly generated_at: string;
+            /**
+             * @description OpenReviews counts peer review sessions not yet decided.
+             * @example 2
+             */
+            readonly open_reviews: number;
+            /**
+             * @description PendingProposals counts learned prompts waiting for a human (pending_review).
+             * @example 1
+             */
+            readonly pending_proposals: number;
             /** @description TasksByState counts tasks (deleted ones aside) by state; every state is a key. */
             readonly tasks_by_state: {
                 [key: string]: number;
@@ -7056,6 +7296,441 @@ export interface operations {
             };
             /** @description Error `resource.not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listReviews: {
+        parameters: {
+            query?: {
+                /** @description only this tenant's reviews */
+                tenant_id?: string;
+                /** @description only this task's reviews */
+                task_id?: string;
+                /** @description only reviews in this status */
+                status?: "open" | "completed" | "failed";
+                /** @description page size; larger values are capped at 200 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewList"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the task, the quorum and the invited agents */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description review id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `validation.unprocessable_entity` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `rate_limit.exceeded` */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `internal.error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `service.unavailable` */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    voteOnReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description review id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the vote */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewVoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewVoteResult"];
+                };
+            };
+            /** @description Error `validation.invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `auth.forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `resource.not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `state.conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error `request.too_large` */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
