@@ -108,7 +108,7 @@ func (h *Gateway) Models(c *gin.Context) {
 //	@Failure		409				{object}	middleware.ErrorBody	"budget.insufficient | idempotency.conflict | state.conflict: the streamed call with this idempotency key already succeeded; a stream is not replayed"
 //	@Failure		413				{object}	middleware.ErrorBody	"request.too_large"
 //	@Failure		422				{object}	middleware.ErrorBody	"validation.unprocessable_entity"
-//	@Failure		429				{object}	middleware.ErrorBody	"rate_limit.exceeded | rate_limit.exceeded: tokens-per-minute limit of the API key: this call may use up to 110 tokens and 50 of 1000 are left in this minute; retry in 42 s"
+//	@Failure		429				{object}	middleware.ErrorBody	"rate_limit.exceeded"
 //	@Failure		500				{object}	middleware.ErrorBody	"internal.error"
 //	@Failure		503				{object}	middleware.ErrorBody	"service.unavailable"
 //	@Header			200				{string}	Idempotency-Replayed	"true when this is the stored answer of an earlier call with the same key"
