@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 
 const apikeysUsage = `usage:
   control-plane apikeys create --name NAME --role admin|operator|developer|observer [--tenant ID]
-                               [--project ID] [--expires-in DURATION] [--rate-limit 600-M] [--as USERNAME]
+                               [--project ID] [--expires-in DURATION] [--rate-limit 600-M] [--tokens-per-minute N]
+                               [--as USERNAME]
   control-plane apikeys list [--tenant ID]
   control-plane apikeys revoke --id KEY_ID [--as USERNAME]
 API keys of automated clients (not the JWT signing keys of "keys"). create
@@ -64,6 +66,14 @@ func apikeysCmd(ctx context.Context, args []string, getenv func(string) string, 
 		fs.StringVar(&in.ProjectID, "project", "", "project the key is bound to (none by default)")
 		fs.DurationVar(&expiresIn, "expires-in", 0, "lifetime, e.g. 720h (never expires by default)")
 		fs.StringVar(&in.RateLimit, "rate-limit", "", "own rate limit like 600-M, replacing the role's")
+		fs.Func("tokens-per-minute", "most LLM tokens the key's gateway calls use per minute (no limit by default)", func(v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return errors.New("must be a whole number of tokens")
+			}
+			in.TokensPerMinute = &n
+			return nil
+		})
 	case "revoke":
 		fs.StringVar(&id, "id", "", "id of the key to revoke")
 	}

@@ -28,7 +28,7 @@ func TestAPIKeysCommand(t *testing.T) {
 			strings.NewReader(""), &out, &errOut)
 		return out.String(), errOut.String(), err
 	}
-	secret, info, err := create("--name", "ci", "--role", "developer", "--as", "operator", "--project", "support-bot", "--rate-limit", "600-M")
+	secret, info, err := create("--name", "ci", "--role", "developer", "--as", "operator", "--project", "support-bot", "--rate-limit", "600-M", "--tokens-per-minute", "5000")
 	if err != nil || !regexp.MustCompile(`^gak_[0-9A-Za-z]{43}\n$`).MatchString(secret) || !strings.Contains(info, `"ci" (role developer, tenant default, created by operator)`) {
 		t.Fatalf("create: stdout %q stderr %q err %v", secret, info, err)
 	}
@@ -38,6 +38,9 @@ func TestAPIKeysCommand(t *testing.T) {
 		t.Errorf("/auth/me with the CLI's key = %v", m)
 	}
 	id := strings.TrimPrefix(m["principal_id"].(string), "key:")
+	if row := cliKeyRow(t, srv, id); row.TokensPerMinute == nil || *row.TokensPerMinute != 5000 {
+		t.Errorf("stored tokens_per_minute = %v, want 5000", row.TokensPerMinute)
+	}
 
 	platform, _, err := create("--name", "root", "--role", "admin")
 	if err != nil {
@@ -54,6 +57,8 @@ func TestAPIKeysCommand(t *testing.T) {
 		"another tenant":             {[]string{"--name", "x", "--role", "observer", "--as", "operator", "--tenant", "acme"}, "cannot create keys in tenant acme"},
 		"a tenant that is missing":   {[]string{"--name", "x", "--role", "observer", "--tenant", "acme"}, `tenant "acme" does not exist`},
 		"a bad rate":                 {[]string{"--name", "x", "--role", "observer", "--rate-limit", "lots"}, "rate_limit must be a rate like 600-M"},
+		"a zero token limit":         {[]string{"--name", "x", "--role", "observer", "--tokens-per-minute", "0"}, "tokens_per_minute must be from 1"},
+		"a token limit not a number": {[]string{"--name", "x", "--role", "observer", "--tokens-per-minute", "lots"}, "must be a whole number of tokens"},
 		"an unknown account":         {[]string{"--name", "x", "--role", "observer", "--as", "nobody"}, `user "nobody" not found`},
 		"no name":                    {[]string{"--role", "observer"}, "missing --name or --role"},
 	} {
@@ -106,4 +111,13 @@ func TestAPIKeysCommand(t *testing.T) {
 	if strings.Join(got, ",") != "key.create operator,key.create admin,key.revoke admin" || entries[0].ResourceID != id {
 		t.Errorf("audit entries = %v", got)
 	}
+}
+
+func cliKeyRow(t *testing.T, srv *testenv.Server, id string) models.APIKey {
+	t.Helper()
+	var row models.APIKey
+	if err := srv.App.DB().DB.Where("id = ?", id).Take(&row).Error; err != nil {
+		t.Fatal(err)
+	}
+	return row
 }

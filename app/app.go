@@ -30,6 +30,7 @@ import (
 	"github.com/golden-architecture/control-plane/platform/tracing"
 	"github.com/golden-architecture/control-plane/services/breaker"
 	"github.com/golden-architecture/control-plane/services/health"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
 	"github.com/golden-architecture/control-plane/services/tenants"
 )
 
@@ -52,10 +53,13 @@ type App struct {
 	// limiterRedis is the rate limiter's own client (RATE_LIMIT_STORAGE_URI),
 	// with the limiter's short timeouts.
 	limiterRedis *redis.Client
-	bus          *natsbus.Bus
-	registry     *prometheus.Registry
-	migrator     *migrations.Runner
-	router       *gin.Engine
+	// tokenLimits enforces API keys' tokens-per-minute limits on the LLM
+	// gateway, on the rate limiter's store; nil when rate limits are off.
+	tokenLimits *ratelimit.Tokens
+	bus         *natsbus.Bus
+	registry    *prometheus.Registry
+	migrator    *migrations.Runner
+	router      *gin.Engine
 	// breakers guards the outbound dependencies; built first by wireBreakers.
 	breakers *breaker.Registry
 	// tenants decides the tenant of every tenant-scoped request; built by

@@ -50,7 +50,7 @@ func (a *App) wireGateway(deps *handlers.Deps, ledger *budget.Service) error {
 		}
 		breakers[name] = b
 	}
-	svc, err := gateway.New(gateway.Options{
+	o := gateway.Options{
 		Models:    models,
 		Providers: providers,
 		NotConfigured: map[string]string{
@@ -63,12 +63,17 @@ func (a *App) wireGateway(deps *handlers.Deps, ledger *budget.Service) error {
 		DB:             a.db.DB,
 		Timeout:        a.cfg.LLMRequestTimeout,
 		CommitMaxRatio: a.cfg.BudgetCommitMaxRatio,
+		AbandonAfter:   a.cfg.BudgetReservationTTL,
 		DeadLetters:    &gatewayDeadLetters{prefix: a.cfg.DLQSubjectPrefix, publish: a.guardPublisher(&dlq.NATSPublisher{Conn: a.bus.Conn, JS: a.bus.JS})},
 		Registerer:     a.registry,
 		Tracer:         a.tracing.Tracer("github.com/golden-architecture/control-plane/services/gateway"),
 		Propagator:     tracing.Propagator(),
 		Log:            a.log,
-	})
+	}
+	if a.tokenLimits != nil { // a nil *Tokens in the interface would not be nil
+		o.Tokens = a.tokenLimits
+	}
+	svc, err := gateway.New(o)
 	if err != nil {
 		return fmt.Errorf("LLM gateway: %w", err)
 	}

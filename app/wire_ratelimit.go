@@ -17,7 +17,9 @@ import (
 
 // wireRateLimits builds the limiter on Redis (RATE_LIMIT_STORAGE_URI, shared
 // by every replica) or on process memory (embedded mode) and sets
-// deps.Limits. RATE_LIMITS_ENABLED=false leaves the routes unlimited.
+// deps.Limits, and on the same store the API keys' tokens-per-minute
+// limiter of the LLM gateway. RATE_LIMITS_ENABLED=false leaves the routes
+// and the keys' tokens unlimited.
 func (a *App) wireRateLimits(deps *handlers.Deps) error {
 	if !a.cfg.RateLimitsEnabled {
 		a.log.Warn("rate limiting is disabled (RATE_LIMITS_ENABLED=false): no request is limited")
@@ -28,10 +30,11 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 	opts.Log = a.log
 	// The metric's label values: every configured scope, and that of the API
 	// keys' own limits (set per key, not by a variable).
-	opts.Metrics = ratelimit.NewMetrics(a.registry, append(rateLimitScopes(opts), ratelimit.ScopeAPIKey)...)
+	opts.Metrics = ratelimit.NewMetrics(a.registry, append(rateLimitScopes(opts), ratelimit.ScopeAPIKey, ratelimit.ScopeTokensPerMinute)...)
 	opts.Guard = a.breakerGuard(breaker.Redis) // a pass-through without Redis
 
 	var store ratelimit.Store
+	var tokens ratelimit.TokenStore
 	if uri := a.cfg.RateLimitStorageURI; uri != "" {
 		client, err := redisconn.NewBounded(uri, a.cfg.RedisCallTimeout)
 		if err != nil {
@@ -39,13 +42,21 @@ func (a *App) wireRateLimits(deps *handlers.Deps) error {
 		}
 		a.limiterRedis = client // closed by Close
 		store = ratelimit.NewRedisStore(client, a.cfg.RateLimitPrefix)
+		tokens = ratelimit.NewRedisTokenStore(client, a.cfg.RateLimitPrefix)
 		a.log.Info("rate limits", slog.String("store", "redis"), slog.String("addr", client.Options().Addr),
 			slog.String("fail_mode", a.cfg.RateLimitFailMode), slog.Int64("call_timeout_ms", a.cfg.RedisCallTimeout.Milliseconds()))
 	} else {
 		store = ratelimit.NewMemoryStore(a.cfg.RateLimitPrefix)
+		tokens = ratelimit.NewMemoryTokenStore(nil)
 		a.log.Info("rate limits", slog.String("store", "in-process memory (single instance)"))
 	}
 	limiter, err := ratelimit.New(store, opts)
+	if err != nil {
+		return err
+	}
+	a.tokenLimits, err = ratelimit.NewTokens(tokens, ratelimit.TokensOptions{
+		FailMode: opts.FailMode, CallTimeout: opts.CallTimeout, Guard: opts.Guard, Log: a.log, Metrics: opts.Metrics,
+	})
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,8 @@ func (h *Gateway) Models(c *gin.Context) {
 //	@Description	Budget: tenant is the caller's; a platform principal names one with X-Tenant-ID, else DEFAULT_TENANT. Project: the API key's bound project, else X-Project-ID, else "default". 409 budget.insufficient when the worst case does not fit.
 //	@Description	Streaming: with "stream": true the answer is text/event-stream, one `data: {chat.completion.chunk}` event per chunk and `data: [DONE]` at the end, as OpenAI sends it; with stream_options.include_usage the last chunk before [DONE] carries the usage. A failure after the first chunk ends the stream with a `data: {"error": {...}}` event. A client that disconnects cancels the upstream call; the tokens used so far are committed.
 //	@Description	Provider failures: a provider 429 is passed through as 429 with its Retry-After; a 5xx or a timeout counts against the provider's breaker and is retried once if nothing reached the client yet, then answered 503; while the breaker is open the answer is 503 at once. A request the provider refuses (400) is 422. Failed calls are dead-lettered under DLQ_SUBJECT_PREFIX.llm.<provider> (the request without credentials).
-//	@Description	Idempotency: with an Idempotency-Key header, a retry of a call that succeeded returns its answer (Idempotency-Replayed: true) without calling the provider or billing again; the same key with another body is 409 idempotency.conflict; while the first call runs, or when it was a stream (streams are not stored), 409 state.conflict. A failed call gives its key up. Needs budget.spend.
+//	@Description	Tokens per minute: an API key created with tokens_per_minute may use at most that many tokens a minute, on every replica together (counted in Redis, RATE_LIMIT_STORAGE_URI, or in memory in embedded mode). Fixed windows: a key's minute starts with the first call that finds none. Before anything is reserved or sent upstream, the call's worst case (the number reserved on the budget) is added to the window if it fits in what is left; if not, the answer is 429 rate_limit.exceeded (details.scope "tokens_per_minute", limit, remaining, estimated_tokens, reset_at) with Retry-After, the seconds until the window ends, and nothing is reserved, sent or dead-lettered. A worst case above the whole limit can never fit and is 422 on max_tokens. When the call ends its charge is corrected to the tokens the provider reported (worst case − actual given back, nothing for a failed call), so a key pays for what it used. JWT callers and keys without tokens_per_minute are not limited here (the request rate limits still apply).
+//	@Description	Idempotency: with an Idempotency-Key header, a retry of a call that succeeded returns its answer (Idempotency-Replayed: true) without calling the provider or billing again; the same key with another body is 409 idempotency.conflict; while the first call runs, or when it was a stream (streams are not stored), 409 state.conflict. A failed call gives its key up. A call still pending after BUDGET_RESERVATION_TTL (its reservation's lifetime) was left by a crash: the next retry with its key takes it over (one winner among concurrent retries; the old call is recorded as failed) instead of answering 409. Needs budget.spend.
 //	@Tags			llm
 //	@Accept			json
 //	@Produce		json,event-stream
@@ -140,6 +141,7 @@ func (h *Gateway) Chat(c *gin.Context) {
 	}
 	in := gateway.ChatInput{
 		TenantID: tenant, ProjectID: project, IdempotencyKey: key,
+		KeyID: id.KeyID, TokensPerMinute: id.KeyTokensPerMinute,
 		Body: raw,
 	}
 	if gateway.IsStream(raw) {

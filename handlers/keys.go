@@ -52,6 +52,10 @@ type KeyCreateBody struct {
 	// RateLimit is the key's own limit, replacing its role's (RATE_LIMIT_<ROLE>):
 	// requests per second, minute, hour or day, like RATE_LIMIT_* take them.
 	RateLimit string `json:"rate_limit,omitempty" binding:"omitempty,ident,max=32" maxLength:"32" example:"600-M"`
+	// TokensPerMinute caps the LLM tokens the key's calls through the
+	// gateway (POST /chat/completions) use per minute, across replicas;
+	// omitted for no limit.
+	TokensPerMinute *int64 `json:"tokens_per_minute,omitempty" minimum:"1" maximum:"1000000000" example:"100000"`
 } // @name KeyCreate
 
 // KeyRotateBody is the body of POST /api/v1/keys/{id}/rotate.
@@ -75,6 +79,9 @@ type KeyResponse struct {
 	LastFour string `json:"last_four" example:"wXyZ"`
 	// RateLimit is the key's own limit; null uses its role's.
 	RateLimit *string `json:"rate_limit" example:"600-M" extensions:"x-nullable"`
+	// TokensPerMinute caps the LLM tokens of the key's gateway calls per
+	// minute; null for no limit.
+	TokensPerMinute *int64 `json:"tokens_per_minute" example:"100000" extensions:"x-nullable"`
 	// Status is active, expired or revoked.
 	Status    string     `json:"status" enums:"active,expired,revoked" example:"active"`
 	ExpiresAt *time.Time `json:"expires_at" format:"date-time" example:"2030-01-02T15:04:05Z" extensions:"x-nullable"`
@@ -127,7 +134,7 @@ func (h *Keys) Register(api *gin.RouterGroup, _ RouteLimiter) {
 //
 //	@Summary		Create an API key
 //	@ID			createKey
-//	@Description	Creates a key for an automated client and answers its secret, once: `gak_` and 43 base62 characters (32 random bytes). The server keeps its SHA-256, a display prefix and the last four characters. Send it as `Authorization: Bearer gak_…` (OpenAI SDKs do) or `X-API-Key: gak_…`. The key acts with its own role (at most the creator's: 403 otherwise), tenant, optional project and optional rate limit (which replaces its role's, counted per key across replicas). A tenant-bound caller creates keys in its own tenant (naming another is 404); a platform principal names an existing tenant, or none for a platform key, which must have the admin role. The key stops working when it expires, is revoked, or its creator is disabled. Audited as key.create. Needs key.manage.
+//	@Description	Creates a key for an automated client and answers its secret, once: `gak_` and 43 base62 characters (32 random bytes). The server keeps its SHA-256, a display prefix and the last four characters. Send it as `Authorization: Bearer gak_…` (OpenAI SDKs do) or `X-API-Key: gak_…`. The key acts with its own role (at most the creator's: 403 otherwise), tenant, optional project, optional rate limit (which replaces its role's, counted per key across replicas) and optional tokens_per_minute, the most LLM tokens its calls through POST /chat/completions may use per minute across replicas (a worst case that does not fit is 429 with Retry-After). A tenant-bound caller creates keys in its own tenant (naming another is 404); a platform principal names an existing tenant, or none for a platform key, which must have the admin role. The key stops working when it expires, is revoked, or its creator is disabled. Audited as key.create. Needs key.manage.
 //	@Tags			keys
 //	@Accept			json
 //	@Produce		json
@@ -158,7 +165,7 @@ func (h *Keys) Create(c *gin.Context) {
 	}
 	created, err := h.Service.Create(c.Request.Context(), actorOf(c), apikeys.CreateInput{
 		Name: body.Name, Role: auth.Role(body.Role), TenantID: tenant, ProjectID: body.ProjectID,
-		ExpiresAt: body.ExpiresAt, RateLimit: body.RateLimit,
+		ExpiresAt: body.ExpiresAt, RateLimit: body.RateLimit, TokensPerMinute: body.TokensPerMinute,
 	})
 	if err != nil {
 		_ = c.Error(err)
@@ -323,6 +330,9 @@ func (h *Keys) response(k apikeys.Key) KeyResponse {
 	}
 	if k.RateLimit != "" {
 		r.RateLimit = &k.RateLimit
+	}
+	if k.TokensPerMinute > 0 {
+		r.TokensPerMinute = &k.TokensPerMinute
 	}
 	return r
 }

@@ -19,13 +19,16 @@ type APIKey struct {
 	PreviousSecretHash *string    `gorm:"column:previous_secret_hash"`
 	PreviousExpiresAt  *time.Time `gorm:"column:previous_expires_at"`
 	// RateLimit is the key's own limit like "600-M"; NULL uses its role's.
-	RateLimit  *string    `gorm:"column:rate_limit"`
-	ExpiresAt  *time.Time `gorm:"column:expires_at"`
-	CreatedBy  string     `gorm:"column:created_by"`
-	CreatedAt  time.Time  `gorm:"column:created_at;autoCreateTime:false"`
-	RotatedAt  *time.Time `gorm:"column:rotated_at"`
-	RevokedAt  *time.Time `gorm:"column:revoked_at"`
-	LastUsedAt *time.Time `gorm:"column:last_used_at"`
+	RateLimit *string `gorm:"column:rate_limit"`
+	// TokensPerMinute caps the LLM tokens the key's gateway calls use per
+	// minute; NULL leaves them unlimited.
+	TokensPerMinute *int64     `gorm:"column:tokens_per_minute"`
+	ExpiresAt       *time.Time `gorm:"column:expires_at"`
+	CreatedBy       string     `gorm:"column:created_by"`
+	CreatedAt       time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	RotatedAt       *time.Time `gorm:"column:rotated_at"`
+	RevokedAt       *time.Time `gorm:"column:revoked_at"`
+	LastUsedAt      *time.Time `gorm:"column:last_used_at"`
 }
 
 // TableName implements gorm's Tabler.

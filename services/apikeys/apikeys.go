@@ -44,6 +44,8 @@ const resourceKey = "api_key"
 const (
 	MaxNameLength      = 200
 	MaxProjectIDLength = 128
+	// MaxTokensPerMinute bounds a key's tokens-per-minute limit.
+	MaxTokensPerMinute = 1_000_000_000
 	// MaxGrace is the longest a rotated-out secret keeps working.
 	MaxGrace = 7 * 24 * time.Hour
 	// secretBytes is the randomness of a secret: 32 bytes, 43 base62 digits.
@@ -75,7 +77,10 @@ type Key struct {
 	LastFour string
 	// RateLimit is the key's own limit like "600-M"; "" uses its role's.
 	RateLimit string
-	ExpiresAt *time.Time
+	// TokensPerMinute caps the LLM tokens of the key's gateway calls per
+	// minute; 0 for no limit.
+	TokensPerMinute int64
+	ExpiresAt       *time.Time
 	// CreatedBy is the id of the user who created the key.
 	CreatedBy string
 	CreatedAt time.Time
@@ -112,6 +117,9 @@ func keyOf(r models.APIKey, now time.Time) Key {
 	}
 	if r.RateLimit != nil {
 		k.RateLimit = *r.RateLimit
+	}
+	if r.TokensPerMinute != nil {
+		k.TokensPerMinute = *r.TokensPerMinute
 	}
 	if r.PreviousExpiresAt != nil && r.PreviousSecretHash != nil && r.RevokedAt == nil && now.Before(*r.PreviousExpiresAt) {
 		k.PreviousExpiresAt = utc(r.PreviousExpiresAt)
@@ -195,6 +203,9 @@ type CreateInput struct {
 	ExpiresAt *time.Time
 	// RateLimit like "600-M" replaces the role's limit; "" keeps it.
 	RateLimit string
+	// TokensPerMinute caps the LLM tokens of the key's gateway calls per
+	// minute (1 to MaxTokensPerMinute); nil for no limit.
+	TokensPerMinute *int64
 }
 
 // Create adds a key for the caller (actor), whose role must include the
@@ -226,6 +237,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput)
 	if in.RateLimit != "" {
 		row.RateLimit = &in.RateLimit
 	}
+	row.TokensPerMinute = in.TokensPerMinute
 	if in.ExpiresAt != nil {
 		e := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		row.ExpiresAt = &e
@@ -285,6 +297,9 @@ func (s *Service) check(actor audit.Actor, in CreateInput, now time.Time) error 
 			f = append(f, errs.FieldError{Field: "rate_limit", Message: err.Error()})
 		}
 	}
+	if n := in.TokensPerMinute; n != nil && (*n < 1 || *n > MaxTokensPerMinute) {
+		f = append(f, errs.FieldError{Field: "tokens_per_minute", Message: fmt.Sprintf("must be from 1 to %d, or omitted for no limit", MaxTokensPerMinute)})
+	}
 	if len(f) > 0 {
 		return errs.Validation(f...)
 	}
@@ -322,6 +337,9 @@ func details(r models.APIKey) map[string]any {
 	}
 	if r.RateLimit != nil {
 		d["rate_limit"] = *r.RateLimit
+	}
+	if r.TokensPerMinute != nil {
+		d["tokens_per_minute"] = *r.TokensPerMinute
 	}
 	if r.ExpiresAt != nil {
 		d["expires_at"] = r.ExpiresAt.UTC().Format(time.RFC3339)

@@ -21,6 +21,7 @@ type stored struct {
 	Role               string
 	ProjectID          *string
 	RateLimit          *string
+	TokensPerMinute    *int64
 	SecretHash         string
 	PreviousSecretHash *string
 	PreviousExpiresAt  *time.Time
@@ -41,7 +42,7 @@ type stored struct {
 // per CheckTTL (and one write of last_used_at a minute).
 //
 // The identity is the key's: principal "key:<id>", its tenant, project and
-// own rate limit, and its role, lowered to its creator's current role when
+// own rate limit and tokens-per-minute limit, and its role, lowered to its creator's current role when
 // the creator has since lost permissions the key has.
 func (s *Service) VerifyKey(ctx context.Context, secret string) (auth.Identity, error) {
 	now := s.now()
@@ -81,6 +82,9 @@ func (s *Service) VerifyKey(ctx context.Context, secret string) (auth.Identity, 
 			id.KeyRate = r
 		}
 	}
+	if k.TokensPerMinute != nil {
+		id.KeyTokensPerMinute = *k.TokensPerMinute
+	}
 	if k.ExpiresAt != nil {
 		id.ExpiresAt = *k.ExpiresAt
 	}
@@ -101,7 +105,7 @@ func (s *Service) lookup(ctx context.Context, hash string, now time.Time) (store
 	}
 	gen := s.cache.generation()
 	var rows []stored
-	err := s.db.WithContext(ctx).Raw(`SELECT k.id, k.tenant_id, k.role, k.project_id, k.rate_limit, k.secret_hash,
+	err := s.db.WithContext(ctx).Raw(`SELECT k.id, k.tenant_id, k.role, k.project_id, k.rate_limit, k.tokens_per_minute, k.secret_hash,
 		k.previous_secret_hash, k.previous_expires_at, k.expires_at, k.revoked_at, k.last_used_at, k.created_by,
 		u.username, u.role AS user_role, u.disabled AS user_disabled
 		FROM api_keys k JOIN users u ON u.id = k.created_by

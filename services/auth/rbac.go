@@ -135,6 +135,9 @@ type Identity struct {
 	// KeyRate is an API key's own rate limit, which replaces its role's;
 	// zero (Limit 0) when the key has none, and for a user's token.
 	KeyRate Rate
+	// KeyTokensPerMinute is an API key's limit on the LLM tokens its gateway
+	// calls use per minute; 0 when it has none, and for a user's token.
+	KeyTokensPerMinute int64
 }
 
 // Rate is a request limit: Limit requests per Period.

@@ -19,7 +19,7 @@ type metrics struct {
 func newMetrics(r prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "llm_requests_total", Help: "Calls through the LLM gateway by model, provider and outcome (ok, error, unavailable, rate_limited, budget_insufficient, replayed, cancelled).",
+			Name: "llm_requests_total", Help: "Calls through the LLM gateway by model, provider and outcome (ok, error, unavailable, rate_limited, tokens_limited, budget_insufficient, replayed, cancelled).",
 		}, []string{"model", "provider", "status"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "llm_tokens_total", Help: "Tokens used through the LLM gateway by model and kind (prompt, completion).",

@@ -16,6 +16,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/budget"
 	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
 // Statuses of an llm_calls row.
@@ -25,10 +26,12 @@ const (
 	statusFailed    = "failed"
 )
 
-// record is a call in flight: its llm_calls row and its reservation.
+// record is a call in flight: its llm_calls row, its reservation and its
+// charge on its key's tokens-per-minute window.
 type record struct {
 	id          string
 	reservation string
+	tokens      ratelimit.TokenGrant
 }
 
 // settleTimeout bounds the bookkeeping after a call, which runs even when
@@ -36,13 +39,23 @@ type record struct {
 const settleTimeout = 30 * time.Second
 
 // begin answers a retry from the stored call of its idempotency key, or
-// reserves the call's worst case and stores the call as pending.
-func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c *call) (*record, *ChatResult, error) {
+// charges the call's worst case to its key's tokens-per-minute window,
+// reserves it on the budget and stores the call as pending.
+func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c *call) (_ *record, _ *ChatResult, err error) {
 	if in.IdempotencyKey != "" {
 		if res, found, err := s.replay(ctx, actor, in, c); found || err != nil {
 			return nil, res, err
 		}
 	}
+	grant, err := s.takeTokens(ctx, in, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.settleTokens(ctx, grant, 0) // nothing was sent: give it all back
+		}
+	}()
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: new call id: %w", err)
@@ -59,7 +72,7 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 		}
 		return nil, nil, err
 	}
-	rec := &record{id: id.String(), reservation: a.ReservationID}
+	rec := &record{id: id.String(), reservation: a.ReservationID, tokens: grant}
 	row := models.LLMCall{
 		ID: rec.id, TenantID: in.TenantID, ProjectID: in.ProjectID, PrincipalID: actor.PrincipalID,
 		RequestHash: c.hash, Model: c.model.Name, Provider: c.model.Provider, Stream: c.req.Stream,
@@ -76,6 +89,8 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 	s.release(ctx, actor, in, rec)
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// A concurrent call with the same key stored its row first.
+		s.settleTokens(ctx, grant, 0)
+		grant = ratelimit.TokenGrant{}
 		if res, found, rerr := s.replay(ctx, actor, in, c); found || rerr != nil {
 			return nil, res, rerr
 		}
@@ -86,18 +101,32 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 
 // replay answers from the call stored under the caller's key: its answer
 // when it succeeded with the same body; a conflict when the body differs,
-// when it still runs, or when it was a stream (streams are not stored).
+// when it still runs, or when it was a stream (streams are not stored). A
+// call still pending after AbandonAfter was left by a crash between its
+// reservation and its settlement: it is taken over (found is false, so the
+// retry is a new call) instead of answering 409 forever.
 func (s *Service) replay(ctx context.Context, actor audit.Actor, in ChatInput, c *call) (*ChatResult, bool, error) {
 	var row models.LLMCall
-	err := s.o.DB.WithContext(ctx).
-		Where("tenant_id = ? AND project_id = ? AND principal_id = ? AND idempotency_key = ?",
-			in.TenantID, in.ProjectID, actor.PrincipalID, in.IdempotencyKey).
-		Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("gateway: read call by idempotency key: %w", err)
+	for try := 0; ; try++ {
+		err := s.o.DB.WithContext(ctx).
+			Where("tenant_id = ? AND project_id = ? AND principal_id = ? AND idempotency_key = ?",
+				in.TenantID, in.ProjectID, actor.PrincipalID, in.IdempotencyKey).
+			Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("gateway: read call by idempotency key: %w", err)
+		}
+		if try > 0 || row.Status != statusPending || row.RequestHash != c.hash || !s.abandoned(row) {
+			break
+		}
+		took, err := s.takeOver(ctx, row)
+		if err != nil || took {
+			return nil, false, err
+		}
+		// Another retry took it over first (or it ended): read again.
+		row = models.LLMCall{}
 	}
 	details := map[string]any{"idempotency_key": in.IdempotencyKey}
 	switch {
@@ -110,6 +139,36 @@ func (s *Service) replay(ctx context.Context, actor audit.Actor, in ChatInput, c
 	}
 	s.metrics.requests.WithLabelValues(row.Model, row.Provider, "replayed").Inc()
 	return &ChatResult{Body: []byte(*row.Response), Replayed: true}, true, nil
+}
+
+// abandoned reports whether a pending call outlived its reservation: the
+// process that made it is gone (a call's own work is bounded by
+// LLM_REQUEST_TIMEOUT, far below the reservation's lifetime), and the
+// reservation has expired or will be expired by the sweeper.
+func (s *Service) abandoned(row models.LLMCall) bool {
+	return row.CreatedAt.Before(s.o.Now().Add(-s.o.AbandonAfter))
+}
+
+// takeOver ends an abandoned call as failed and gives its idempotency key
+// up, so the retry that took it over stores a new call under the key. The
+// conditional update has one winner among concurrent retries: the others
+// read the key again and find the winner's call (409 while it runs).
+func (s *Service) takeOver(ctx context.Context, row models.LLMCall) (bool, error) {
+	res := s.o.DB.WithContext(ctx).Model(&models.LLMCall{}).
+		Where("id = ? AND status = ?", row.ID, statusPending).
+		Updates(map[string]any{
+			"status": statusFailed, "idempotency_key": nil, "finished_at": s.now(),
+			"error": fmt.Sprintf("abandoned: still pending %s after it started (the reservation's lifetime); a retry with its idempotency key took it over", s.o.AbandonAfter),
+		})
+	if res.Error != nil {
+		return false, fmt.Errorf("gateway: take over abandoned call %s: %w", row.ID, res.Error)
+	}
+	if res.RowsAffected == 1 {
+		s.o.Log.WarnContext(ctx, "gateway: a retry took over a call left pending (crash between reservation and settlement)",
+			slog.String("call_id", row.ID), slog.Time("created_at", row.CreatedAt))
+		return true, nil
+	}
+	return false, nil
 }
 
 // outcome is how a call that used tokens ended: status is the metric's
@@ -167,6 +226,7 @@ func (s *Service) settle(ctx context.Context, actor audit.Actor, in ChatInput, c
 		s.o.Log.ErrorContext(ctx, "gateway: recording the usage of a served call failed",
 			slog.String("call_id", rec.id), slog.Any("error", err))
 	}
+	s.settleTokens(ctx, rec.tokens, usage.Total())
 	s.metrics.observe(c.model, o.status, usage, cost, s.o.Now().Sub(o.started), o.ttft)
 }
 
@@ -176,6 +236,7 @@ func (s *Service) fail(ctx context.Context, actor audit.Actor, in ChatInput, c *
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	s.release(ctx, actor, in, rec)
+	s.settleTokens(ctx, rec.tokens, 0)
 	err := s.o.DB.WithContext(ctx).Model(&models.LLMCall{}).Where("id = ?", rec.id).Updates(map[string]any{
 		"status": statusFailed, "idempotency_key": nil, "error": cause.Error(), "finished_at": s.now(),
 	}).Error

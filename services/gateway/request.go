@@ -37,6 +37,8 @@ type call struct {
 	req       chatRequest
 	body      map[string]json.RawMessage
 	maxTokens int64
+	// maxField is the request field maxTokens came from.
+	maxField string
 	// promptEstimate is the estimated prompt tokens; the reservation is
 	// promptEstimate + maxTokens.
 	promptEstimate int64
@@ -44,6 +46,9 @@ type call struct {
 }
 
 func (c *call) estimate() int64 { return c.promptEstimate + c.maxTokens }
+
+// maxTokensField is the request field that sets the call's token cap.
+func (c *call) maxTokensField() string { return c.maxField }
 
 // maxKeyLength bounds an Idempotency-Key (as the budget routes do).
 const maxKeyLength = 128
@@ -99,6 +104,7 @@ func (s *Service) parse(in ChatInput) (*call, error) {
 		return nil, errs.Validation(errs.FieldError{Field: field,
 			Message: fmt.Sprintf("must be from 1 to the context window of %s (%d)", m.Name, m.ContextWindow)})
 	}
+	c.maxField = field
 	c.promptEstimate = estimatePrompt(req.Messages)
 	if c.promptEstimate+c.maxTokens > m.ContextWindow {
 		return nil, errs.Validation(errs.FieldError{Field: "messages", Message: fmt.Sprintf(

@@ -82,7 +82,15 @@ type Options struct {
 	// ratio); usage above it is committed at the cap and recorded in full.
 	CommitMaxRatio float64
 	DeadLetters    DeadLetters
-	Registerer     prometheus.Registerer
+	// Tokens enforces API keys' tokens-per-minute limits; nil leaves them
+	// unlimited.
+	Tokens TokenLimiter
+	// AbandonAfter is the reservation's lifetime (BUDGET_RESERVATION_TTL):
+	// a call still pending after it was left by a crash (its reservation
+	// has expired), and a retry with its idempotency key takes it over.
+	// Default one hour.
+	AbandonAfter time.Duration
+	Registerer   prometheus.Registerer
 	// Tracer records a span per call with children for the budget steps
 	// and each provider attempt (nil: a no-op tracer, nothing recorded).
 	Tracer trace.Tracer
@@ -109,6 +117,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute
+	}
+	if o.AbandonAfter <= 0 {
+		o.AbandonAfter = time.Hour
 	}
 	if o.CommitMaxRatio < 1 {
 		o.CommitMaxRatio = budget.DefaultCommitMaxRatio
@@ -190,6 +201,12 @@ type ChatInput struct {
 	// IdempotencyKey makes a retry of a succeeded call return its answer
 	// without calling the provider or billing again.
 	IdempotencyKey string
+	// KeyID is the caller's API key ("" for a user's token) and
+	// TokensPerMinute its tokens-per-minute limit (0 for none): a key's
+	// calls are refused while their worst case does not fit in what its
+	// minute has left.
+	KeyID           string
+	TokensPerMinute int64
 	// Body is the client's OpenAI chat completions request.
 	Body []byte
 }

@@ -353,7 +353,8 @@ export interface paths {
          *     Budget: tenant is the caller's; a platform principal names one with X-Tenant-ID, else DEFAULT_TENANT. Project: the API key's bound project, else X-Project-ID, else "default". 409 budget.insufficient when the worst case does not fit.
          *     Streaming: with "stream": true the answer is text/event-stream, one `data: {chat.completion.chunk}` event per chunk and `data: [DONE]` at the end, as OpenAI sends it; with stream_options.include_usage the last chunk before [DONE] carries the usage. A failure after the first chunk ends the stream with a `data: {"error": {...}}` event. A client that disconnects cancels the upstream call; the tokens used so far are committed.
          *     Provider failures: a provider 429 is passed through as 429 with its Retry-After; a 5xx or a timeout counts against the provider's breaker and is retried once if nothing reached the client yet, then answered 503; while the breaker is open the answer is 503 at once. A request the provider refuses (400) is 422. Failed calls are dead-lettered under DLQ_SUBJECT_PREFIX.llm.<provider> (the request without credentials).
-         *     Idempotency: with an Idempotency-Key header, a retry of a call that succeeded returns its answer (Idempotency-Replayed: true) without calling the provider or billing again; the same key with another body is 409 idempotency.conflict; while the first call runs, or when it was a stream (streams are not stored), 409 state.conflict. A failed call gives its key up. Needs budget.spend.
+         *     Tokens per minute: an API key created with tokens_per_minute may use at most that many tokens a minute, on every replica together (counted in Redis, RATE_LIMIT_STORAGE_URI, or in memory in embedded mode). Fixed windows: a key's minute starts with the first call that finds none. Before anything is reserved or sent upstream, the call's worst case (the number reserved on the budget) is added to the window if it fits in what is left; if not, the answer is 429 rate_limit.exceeded (details.scope "tokens_per_minute", limit, remaining, estimated_tokens, reset_at) with Retry-After, the seconds until the window ends, and nothing is reserved, sent or dead-lettered. A worst case above the whole limit can never fit and is 422 on max_tokens. When the call ends its charge is corrected to the tokens the provider reported (worst case − actual given back, nothing for a failed call), so a key pays for what it used. JWT callers and keys without tokens_per_minute are not limited here (the request rate limits still apply).
+         *     Idempotency: with an Idempotency-Key header, a retry of a call that succeeded returns its answer (Idempotency-Replayed: true) without calling the provider or billing again; the same key with another body is 409 idempotency.conflict; while the first call runs, or when it was a stream (streams are not stored), 409 state.conflict. A failed call gives its key up. A call still pending after BUDGET_RESERVATION_TTL (its reservation's lifetime) was left by a crash: the next retry with its key takes it over (one winner among concurrent retries; the old call is recorded as failed) instead of answering 409. Needs budget.spend.
          */
         post: operations["createChatCompletion"];
         delete?: never;
@@ -561,7 +562,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description Creates a key for an automated client and answers its secret, once: `gak_` and 43 base62 characters (32 random bytes). The server keeps its SHA-256, a display prefix and the last four characters. Send it as `Authorization: Bearer gak_…` (OpenAI SDKs do) or `X-API-Key: gak_…`. The key acts with its own role (at most the creator's: 403 otherwise), tenant, optional project and optional rate limit (which replaces its role's, counted per key across replicas). A tenant-bound caller creates keys in its own tenant (naming another is 404); a platform principal names an existing tenant, or none for a platform key, which must have the admin role. The key stops working when it expires, is revoked, or its creator is disabled. Audited as key.create. Needs key.manage.
+         * @description Creates a key for an automated client and answers its secret, once: `gak_` and 43 base62 characters (32 random bytes). The server keeps its SHA-256, a display prefix and the last four characters. Send it as `Authorization: Bearer gak_…` (OpenAI SDKs do) or `X-API-Key: gak_…`. The key acts with its own role (at most the creator's: 403 otherwise), tenant, optional project, optional rate limit (which replaces its role's, counted per key across replicas) and optional tokens_per_minute, the most LLM tokens its calls through POST /chat/completions may use per minute across replicas (a worst case that does not fit is 429 with Retry-After). A tenant-bound caller creates keys in its own tenant (naming another is 404); a platform principal names an existing tenant, or none for a platform key, which must have the admin role. The key stops working when it expires, is revoked, or its creator is disabled. Audited as key.create. Needs key.manage.
          */
         post: operations["createKey"];
         delete?: never;
@@ -2070,6 +2071,12 @@ export interface components {
              * @example default
              */
             readonly tenant_id: string | null;
+            /**
+             * @description TokensPerMinute caps the LLM tokens of the key's gateway calls per
+             *     minute; null for no limit.
+             * @example 100000
+             */
+            readonly tokens_per_minute: number | null;
         };
         KeyCreate: {
             /**
@@ -2109,6 +2116,13 @@ export interface components {
              * @example default
              */
             tenant_id?: string;
+            /**
+             * @description TokensPerMinute caps the LLM tokens the key's calls through the
+             *     gateway (POST /chat/completions) use per minute, across replicas;
+             *     omitted for no limit.
+             * @example 100000
+             */
+            tokens_per_minute?: number;
         };
         KeyCreated: {
             /**
@@ -2196,6 +2210,12 @@ export interface components {
              * @example default
              */
             readonly tenant_id: string | null;
+            /**
+             * @description TokensPerMinute caps the LLM tokens of the key's gateway calls per
+             *     minute; null for no limit.
+             * @example 100000
+             */
+            readonly tokens_per_minute: number | null;
         };
         KeyList: {
             readonly items: components["schemas"]["Key"][];
