@@ -18,7 +18,7 @@ import (
 // ScopeTokensPerMinute is the scope of an API key's tokens-per-minute limit
 // on the LLM gateway: the name in store keys, in the 429's details and in
 // rate_limit_exceeded_total{scope}.
-const ScopeTokensPerMinute = "tokens_per_minute"
+const ScopeTokensPerMinute = "tokens_per_minute" // #nosec G101 -- a metric label, not a credential
 
 // TokenWindow is the length of a tokens-per-minute window.
 const TokenWindow = time.Minute
