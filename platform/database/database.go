@@ -26,6 +26,10 @@ const (
 	SQLite   Dialect = "sqlite"
 )
 
+// idleTimeout is how long a PostgreSQL connection above the ones in use may
+// stay idle before the pool closes it; Warm tops the pool up to DB_MIN_CONNS.
+const idleTimeout = 5 * time.Minute
+
 // Options says where the database is and how large its pool may grow.
 type Options struct {
 	URL        string // postgres://…; empty selects SQLite
@@ -76,13 +80,17 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		// of failing with "database is locked".
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		// DB_MIN_CONNS connections stay open and idle (no idle timeout for
-		// them: database/sql keeps up to MaxIdleConns idle connections and
-		// closes the ones above it), and are opened now rather than by the
-		// first requests; DB_MAX_CONNS bounds the pool.
+		// DB_MAX_CONNS bounds the pool, and every connection it opened may
+		// wait idle for the next request: database/sql closes a returned
+		// connection at once when MaxIdleConns are already idle, so an idle
+		// cap below the pool's size made every burst above it reconnect
+		// (a PostgreSQL backend per request: the gateway and the budget
+		// ledger ran at a third of their speed). Connections idle for
+		// idleTimeout close; DB_MIN_CONNS are opened now rather than by the
+		// first requests, and Warm reopens them (see the app's worker).
 		sqlDB.SetMaxOpenConns(o.MaxConns)
-		sqlDB.SetMaxIdleConns(max(o.MinConns, 1))
-		sqlDB.SetConnMaxIdleTime(0)
+		sqlDB.SetMaxIdleConns(o.MaxConns)
+		sqlDB.SetConnMaxIdleTime(idleTimeout)
 		sqlDB.SetConnMaxLifetime(time.Hour)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)

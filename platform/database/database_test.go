@@ -3,6 +3,7 @@ package database_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"os"
 	"testing"
@@ -43,6 +44,48 @@ func TestMinConnsAreOpen(t *testing.T) {
 	}
 	if s := sqlDB.Stats(); s.OpenConnections != 4 || s.Idle != 4 {
 		t.Fatalf("after Warm: %d open, %d idle; want 4 and 4", s.OpenConnections, s.Idle)
+	}
+}
+
+// TestBurstsReuseConnections: a burst that uses the whole pool leaves its
+// connections idle for the next one instead of closing all but
+// DB_MIN_CONNS of them (which made every later burst reconnect).
+func TestBurstsReuseConnections(t *testing.T) {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("the pool bounds apply to PostgreSQL: set TEST_DATABASE_URL")
+	}
+	url := dbtest.CreateDatabase(t, base, "t_burst_"+randomSuffix(t))
+	ctx := context.Background()
+	db, err := database.Open(ctx, database.Options{URL: url, MinConns: 2, MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	burst := func() {
+		conns := make([]*sql.Conn, 8)
+		for i := range conns {
+			if conns[i], err = sqlDB.Conn(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := conns[i].PingContext(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}
+	burst()
+	burst()
+	s := sqlDB.Stats()
+	if s.OpenConnections != 8 || s.Idle != 8 || s.MaxIdleClosed != 0 {
+		t.Fatalf("after two bursts of 8: %d open, %d idle, %d closed as over the idle cap; want 8, 8, 0",
+			s.OpenConnections, s.Idle, s.MaxIdleClosed)
 	}
 }
 
