@@ -57,6 +57,13 @@ type BudgetTransaction struct {
 	Actor         string    `gorm:"column:actor"`
 	RequestID     string    `gorm:"column:request_id"`
 	At            time.Time `gorm:"column:at"`
+	// The model call a commit paid for, when the gateway made it: its
+	// model, the tokens the provider reported and their price. NULL on
+	// other rows.
+	Model            *string  `gorm:"column:model"`
+	PromptTokens     *int64   `gorm:"column:prompt_tokens"`
+	CompletionTokens *int64   `gorm:"column:completion_tokens"`
+	CostUSD          *float64 `gorm:"column:cost_usd"`
 }
 
 // TableName implements gorm's Tabler.

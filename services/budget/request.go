@@ -32,6 +32,13 @@ type RequestInput struct {
 	// tenant/project, so two principals never share one. Empty: every call
 	// is a new reservation.
 	IdempotencyKey string
+	// Also, when set, runs inside the transaction that stores the approved
+	// reservation, after it: for a caller's own row that must exist exactly
+	// when the reservation does (the gateway's call record). Its error fails
+	// the request and rolls the reservation back; other calls of its batch
+	// are retried without it when the error is gorm.ErrDuplicatedKey, and
+	// fail with it otherwise, as with any error of the batch.
+	Also func(tx *gorm.DB, reservationID string) error
 }
 
 // scopedKey is how an idempotency key is stored: prefixed with the principal
@@ -234,6 +241,13 @@ func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCal
 	}
 	if err := s.audit.RecordAll(ctx, tx, entries); err != nil {
 		return err
+	}
+	for i, c := range calls {
+		if c.in.Also != nil && out[i].err == nil {
+			if err := c.in.Also(tx, out[i].out.ReservationID); err != nil {
+				return fmt.Errorf("budget: in the transaction of reservation %s: %w", out[i].out.ReservationID, err)
+			}
+		}
 	}
 	return moveToReserved(tx, tenant, project, sum, now)
 }

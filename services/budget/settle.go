@@ -24,6 +24,21 @@ type CommitInput struct {
 	// ActualTokens may exceed the reservation; used then grows by the
 	// actual amount and may pass the total.
 	ActualTokens int64
+	// Usage, when set, is recorded on the commit's ledger row.
+	Usage *Usage
+	// Also, when set, runs inside the transaction that commits, only when
+	// this call moved the reservation (not on a replay or a conflict): for
+	// a caller's own row that must change with the commit. Its error fails
+	// the whole batch the commit ran in, as any error of the batch does.
+	Also func(tx *gorm.DB) error
+}
+
+// Usage is the model call a commit paid for: recorded on its ledger row,
+// which /usage sums.
+type Usage struct {
+	Model                          string
+	PromptTokens, CompletionTokens int64
+	CostUSD                        float64
 }
 
 // ReleaseInput cancels a reservation.
@@ -60,7 +75,10 @@ func (s *Service) Commit(ctx context.Context, actor audit.Actor, in CommitInput)
 	if err := f.err(); err != nil {
 		return Settlement{}, err
 	}
-	out, err := s.settle(ctx, actor, in.TenantID, in.ProjectID, in.ReservationID, StatusCommitted, in.ActualTokens)
+	out, err := s.settle(ctx, settleCall{
+		actor: actor, tenant: in.TenantID, project: in.ProjectID, id: in.ReservationID, to: StatusCommitted,
+		actual: in.ActualTokens, usage: in.Usage, also: in.Also,
+	})
 	if err == nil && !out.Replayed {
 		s.metrics.commits.Inc()
 	}
@@ -78,7 +96,9 @@ func (s *Service) Release(ctx context.Context, actor audit.Actor, in ReleaseInpu
 	if err := f.err(); err != nil {
 		return Settlement{}, err
 	}
-	out, err := s.settle(ctx, actor, in.TenantID, in.ProjectID, in.ReservationID, StatusReleased, 0)
+	out, err := s.settle(ctx, settleCall{
+		actor: actor, tenant: in.TenantID, project: in.ProjectID, id: in.ReservationID, to: StatusReleased,
+	})
 	if err == nil && !out.Replayed {
 		s.metrics.releases.Inc()
 	}
@@ -92,19 +112,20 @@ type settleCall struct {
 	id              string
 	to              Status
 	actual          int64
+	usage           *Usage               // commits only
+	also            func(*gorm.DB) error // commits only
 }
 
-// settle moves a reservation from pending to `to` (committed or released), in
-// a batch with the other settlements on the same budget that are waiting
+// settle moves a reservation from pending to c.to (committed or released),
+// in a batch with the other settlements on the same budget that are waiting
 // (see combiner).
-func (s *Service) settle(ctx context.Context, actor audit.Actor, tenant, project, rawID string, to Status, actual int64) (Settlement, error) {
-	id, err := reservationID(rawID)
+func (s *Service) settle(ctx context.Context, c settleCall) (Settlement, error) {
+	id, err := reservationID(c.id)
 	if err != nil {
 		return Settlement{}, err
 	}
-	return s.settlements.do(ctx, budgetKey{tenant, project}, settleCall{
-		actor: actor, tenant: tenant, project: project, id: id, to: to, actual: actual,
-	})
+	c.id = id
+	return s.settlements.do(ctx, budgetKey{c.tenant, c.project}, c)
 }
 
 // settleBatch settles reservations of one budget in one transaction. For
@@ -148,7 +169,16 @@ func (s *Service) settleBatch(ctx context.Context, calls []settleCall) []outcome
 				details["actual_tokens"] = actual
 				out[i].out.Tokens = actual
 			}
-			ledger = append(ledger, ledgerRow(&id, tenant, project, kind, -tokens, actual, c.actor, now))
+			row := ledgerRow(&id, tenant, project, kind, -tokens, actual, c.actor, now)
+			if u := c.usage; u != nil && c.to == StatusCommitted {
+				row.Model, row.PromptTokens, row.CompletionTokens, row.CostUSD = &u.Model, &u.PromptTokens, &u.CompletionTokens, &u.CostUSD
+			}
+			ledger = append(ledger, row)
+			if c.also != nil {
+				if err := c.also(tx); err != nil {
+					return fmt.Errorf("budget: in the transaction of reservation %s: %w", id, err)
+				}
+			}
 			entries = append(entries, audit.Item{Actor: c.actor, Entry: audit.Entry{
 				Action: action, ResourceType: resourceReservation, ResourceID: id, Details: details,
 			}})

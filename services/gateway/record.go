@@ -60,35 +60,37 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: new call id: %w", err)
 	}
-	rctx, span := s.startStep(ctx, SpanReserve, attribute.Int64("gateway.estimated_tokens", c.estimate()))
-	a, err := s.o.Budget.Request(rctx, actor, budget.RequestInput{
-		TenantID: in.TenantID, ProjectID: in.ProjectID, TaskID: "llm:" + id.String(), Model: c.model.Name,
-		Purpose: "LLM gateway chat completion", EstimatedTokens: c.estimate(),
-	})
-	endSpan(span, err)
-	if err != nil {
-		if errs.Is(err, errs.CodeBudgetInsufficient) {
-			s.metrics.requests.WithLabelValues(c.model.Name, c.model.Provider, "budget_insufficient").Inc()
-		}
-		return nil, nil, err
-	}
-	rec := &record{id: id.String(), reservation: a.ReservationID, tokens: grant}
+	rec := &record{id: id.String(), tokens: grant}
 	row := models.LLMCall{
 		ID: rec.id, TenantID: in.TenantID, ProjectID: in.ProjectID, PrincipalID: actor.PrincipalID,
 		RequestHash: c.hash, Model: c.model.Name, Provider: c.model.Provider, Stream: c.req.Stream,
-		Status: statusPending, ReservationID: &rec.reservation, EstimatedTokens: c.estimate(),
-		RequestID: actor.RequestID, CreatedAt: s.now(),
+		Status: statusPending, EstimatedTokens: c.estimate(), RequestID: actor.RequestID, CreatedAt: s.now(),
 	}
 	if in.IdempotencyKey != "" {
 		row.IdempotencyKey = &in.IdempotencyKey
 	}
-	err = s.o.DB.WithContext(ctx).Create(&row).Error
-	if err == nil {
+	rctx, span := s.startStep(ctx, SpanReserve, attribute.Int64("gateway.estimated_tokens", c.estimate()))
+	// The call's row is stored in the reservation's transaction: both
+	// exist, or neither does.
+	a, err := s.o.Budget.Request(rctx, actor, budget.RequestInput{
+		TenantID: in.TenantID, ProjectID: in.ProjectID, TaskID: "llm:" + rec.id, Model: c.model.Name,
+		Purpose: "LLM gateway chat completion", EstimatedTokens: c.estimate(),
+		Also: func(tx *gorm.DB, reservationID string) error {
+			row.ReservationID = &reservationID
+			return tx.Create(&row).Error
+		},
+	})
+	endSpan(span, err)
+	switch {
+	case err == nil:
+		rec.reservation = a.ReservationID
 		return rec, nil, nil
-	}
-	s.release(ctx, actor, in, rec)
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		// A concurrent call with the same key stored its row first.
+	case errs.Is(err, errs.CodeBudgetInsufficient):
+		s.metrics.requests.WithLabelValues(c.model.Name, c.model.Provider, "budget_insufficient").Inc()
+		return nil, nil, err
+	case errors.Is(err, gorm.ErrDuplicatedKey) && in.IdempotencyKey != "":
+		// A concurrent call with the same key stored its row first; this
+		// one reserved nothing.
 		s.settleTokens(ctx, grant, 0)
 		grant = ratelimit.TokenGrant{}
 		if res, found, rerr := s.replay(ctx, actor, in, c); found || rerr != nil {
@@ -96,7 +98,7 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 		}
 		return nil, nil, errs.New(errs.CodeConflict, "a call with this idempotency key is still running; retry shortly")
 	}
-	return nil, nil, fmt.Errorf("gateway: store call: %w", err)
+	return nil, nil, err
 }
 
 // replay answers from the call stored under the caller's key: its answer
@@ -182,8 +184,8 @@ type outcome struct {
 }
 
 // settle commits the call's usage (at most the budget's cap of its
-// reservation) and records usage and cost on the call and on the ledger's
-// commit row. The provider has answered and the client is served, so a
+// reservation) and records usage and cost on the ledger's commit row and on
+// the call, in the commit's transaction. The provider has answered and the client is served, so a
 // bookkeeping failure is logged, not returned: failing the call would make
 // the client retry and pay twice. A reservation whose commit failed expires.
 func (s *Service) settle(ctx context.Context, actor audit.Actor, in ChatInput, c *call, rec *record, usage Usage, answer []byte, o outcome) {
@@ -194,15 +196,6 @@ func (s *Service) settle(ctx context.Context, actor audit.Actor, in ChatInput, c
 	ctx, span := s.startStep(ctx, SpanSettle, attribute.String(attrCallID, rec.id), attribute.Int64("gateway.committed_tokens", committed))
 	var spanErr error
 	defer func() { endSpan(span, spanErr) }()
-	if committed < 1 {
-		s.release(ctx, actor, in, rec)
-	} else if _, err := s.o.Budget.Commit(ctx, actor, budget.CommitInput{
-		TenantID: in.TenantID, ProjectID: in.ProjectID, ReservationID: rec.reservation, ActualTokens: committed,
-	}); err != nil {
-		spanErr = err
-		s.o.Log.ErrorContext(ctx, "gateway: commit of a served call failed; the reservation will expire",
-			slog.String("call_id", rec.id), slog.String("reservation_id", rec.reservation), slog.Any("error", err))
-	}
 	set := map[string]any{
 		"status": statusSucceeded, "prompt_tokens": usage.PromptTokens, "completion_tokens": usage.CompletionTokens,
 		"cost_usd": cost, "finished_at": s.now(),
@@ -212,19 +205,29 @@ func (s *Service) settle(ctx context.Context, actor audit.Actor, in ChatInput, c
 	} else if in.IdempotencyKey != "" && answer != nil {
 		set["response"] = string(answer)
 	}
-	err := s.o.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&models.LLMCall{}).Where("id = ?", rec.id).Updates(set).Error; err != nil {
-			return err
+	finish := func(tx *gorm.DB) error {
+		return tx.Model(&models.LLMCall{}).Where("id = ?", rec.id).Updates(set).Error
+	}
+	recorded := false
+	if committed < 1 {
+		s.release(ctx, actor, in, rec)
+	} else if _, err := s.o.Budget.Commit(ctx, actor, budget.CommitInput{
+		TenantID: in.TenantID, ProjectID: in.ProjectID, ReservationID: rec.reservation, ActualTokens: committed,
+		Usage: &budget.Usage{Model: c.model.Name, PromptTokens: usage.PromptTokens, CompletionTokens: usage.CompletionTokens, CostUSD: cost},
+		// The call's row is finished with the commit that pays for it.
+		Also: func(tx *gorm.DB) error { recorded = true; return finish(tx) },
+	}); err != nil {
+		recorded = false
+		spanErr = err
+		s.o.Log.ErrorContext(ctx, "gateway: commit of a served call failed; the reservation will expire",
+			slog.String("call_id", rec.id), slog.String("reservation_id", rec.reservation), slog.Any("error", err))
+	}
+	if !recorded {
+		if err := finish(s.o.DB.WithContext(ctx)); err != nil {
+			spanErr = errors.Join(spanErr, err)
+			s.o.Log.ErrorContext(ctx, "gateway: recording the usage of a served call failed",
+				slog.String("call_id", rec.id), slog.Any("error", err))
 		}
-		return tx.Table(models.BudgetTransaction{}.TableName()).
-			Where("reservation_id = ? AND kind = ?", rec.reservation, "commit").
-			Updates(map[string]any{"model": c.model.Name, "prompt_tokens": usage.PromptTokens,
-				"completion_tokens": usage.CompletionTokens, "cost_usd": cost}).Error
-	})
-	if err != nil {
-		spanErr = errors.Join(spanErr, err)
-		s.o.Log.ErrorContext(ctx, "gateway: recording the usage of a served call failed",
-			slog.String("call_id", rec.id), slog.Any("error", err))
 	}
 	s.settleTokens(ctx, rec.tokens, usage.Total())
 	s.metrics.observe(c.model, o.status, usage, cost, s.o.Now().Sub(o.started), o.ttft)

@@ -14,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/internal/dbtest"
 	"github.com/golden-architecture/control-plane/models"
@@ -30,23 +31,32 @@ const (
 	clientTraceparent = "00-" + clientTrace + "-" + clientSpan + "-01"
 )
 
-// fakeBudget approves every reservation and counts the steps.
+// fakeBudget approves every reservation and counts the steps; the callers'
+// Also hooks run in a transaction of db, as the budget service runs them.
 type fakeBudget struct {
+	db                         *gorm.DB
 	mu                         sync.Mutex
 	requests, commits, release int
 }
 
-func (b *fakeBudget) Request(context.Context, audit.Actor, budget.RequestInput) (budget.Approval, error) {
+func (b *fakeBudget) Request(_ context.Context, _ audit.Actor, in budget.RequestInput) (budget.Approval, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.requests++
-	return budget.Approval{ReservationID: uuid.NewString()}, nil
+	a := budget.Approval{ReservationID: uuid.NewString()}
+	if in.Also != nil {
+		return a, b.db.Transaction(func(tx *gorm.DB) error { return in.Also(tx, a.ReservationID) })
+	}
+	return a, nil
 }
 
-func (b *fakeBudget) Commit(context.Context, audit.Actor, budget.CommitInput) (budget.Settlement, error) {
+func (b *fakeBudget) Commit(_ context.Context, _ audit.Actor, in budget.CommitInput) (budget.Settlement, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.commits++
+	if in.Also != nil {
+		return budget.Settlement{}, b.db.Transaction(in.Also)
+	}
 	return budget.Settlement{}, nil
 }
 
@@ -100,7 +110,7 @@ type tracedGateway struct {
 func newTraced(t *testing.T, record bool, fail error) *tracedGateway {
 	t.Helper()
 	db := dbtest.New(t)
-	g := &tracedGateway{provider: &fakeProvider{fail: fail}, budget: &fakeBudget{}}
+	g := &tracedGateway{provider: &fakeProvider{fail: fail}, budget: &fakeBudget{db: db.DB}}
 	o := gateway.Options{
 		Models:    []gateway.Model{{Name: "fake-mini", Provider: gateway.ProviderOpenAI, UpstreamModel: "fake-upstream", ContextWindow: 1000, DefaultMaxTokens: 100}},
 		Providers: map[string]gateway.Provider{gateway.ProviderOpenAI: g.provider},
