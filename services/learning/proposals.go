@@ -77,16 +77,7 @@ func promptOf(r models.AgentPrompt) Prompt {
 		p.ApprovedAt = &at
 	}
 	if r.LLMCheck != nil {
-		p.LLMData = (*r.LLMCheck)["data"]
-		if ws, ok := (*r.LLMCheck)["warnings"].([]any); ok {
-			for _, w := range ws {
-				m, _ := w.(map[string]any)
-				path, _ := m["path"].(string)
-				kind, _ := m["kind"].(string)
-				excerpt, _ := m["excerpt"].(string)
-				p.Warnings = append(p.Warnings, llmcheck.Warning{Path: path, Kind: llmcheck.WarningKind(kind), Excerpt: excerpt})
-			}
-		}
+		p.LLMData, p.Warnings = llmcheck.FromStored(*r.LLMCheck)
 	}
 	return p
 }
@@ -157,7 +148,8 @@ func (s *Service) Propose(ctx context.Context, actor audit.Actor, in ProposalInp
 			return Prompt{}, err
 		}
 		warnings = res.Warnings
-		check = &models.JSONMap{"data": res.Data, "warnings": res.Warnings}
+		stored := models.JSONMap(llmcheck.Stored(res.Data, res.Warnings))
+		check = &stored
 	}
 	var out Prompt
 	var refusal *Refusal

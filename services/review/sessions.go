@@ -138,15 +138,9 @@ func voteOf(r models.ReviewVote) Vote {
 		Warnings: []llmcheck.Warning{}, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
 	}
 	if r.LLMCheck != nil {
-		v.LLMData, _ = (*r.LLMCheck)["data"].(map[string]any)
-		ws, _ := (*r.LLMCheck)["warnings"].([]any)
-		for _, w := range ws {
-			m, _ := w.(map[string]any)
-			path, _ := m["path"].(string)
-			kind, _ := m["kind"].(string)
-			excerpt, _ := m["excerpt"].(string)
-			v.Warnings = append(v.Warnings, llmcheck.Warning{Path: path, Kind: llmcheck.WarningKind(kind), Excerpt: excerpt})
-		}
+		var data any
+		data, v.Warnings = llmcheck.FromStored(*r.LLMCheck)
+		v.LLMData, _ = data.(map[string]any)
 	}
 	return v
 }

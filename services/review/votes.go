@@ -84,7 +84,8 @@ func (s *Service) CastVote(ctx context.Context, actor audit.Actor, in VoteInput)
 			}
 		}
 		warnings = res.Warnings
-		check = &models.JSONMap{"data": data, "warnings": res.Warnings}
+		stored := models.JSONMap(llmcheck.Stored(data, res.Warnings))
+		check = &stored
 	case in.Decision == "":
 		f.Add("vote", "is required (approve, reject or conditional) unless raw is sent")
 	}
