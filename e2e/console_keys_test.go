@@ -20,6 +20,7 @@ type storedKey struct {
 	TenantID          *string `json:"tenant_id"`
 	ProjectID         *string `json:"project_id"`
 	RateLimit         *string `json:"rate_limit"`
+	TokensPerMinute   *int64  `json:"tokens_per_minute"`
 	Status            string  `json:"status"`
 	RotatedAt         *string `json:"rotated_at"`
 	PreviousExpiresAt *string `json:"previous_expires_at"`
@@ -109,6 +110,7 @@ func (c *console) apiKeys(fake *testenv.FakeOpenAI) {
 		chromedp.SendKeys(chromedp.CSS(`form.create input[name=tenant_id]`), "default"),
 		chromedp.SendKeys(chromedp.CSS(`form.create input[name=project_id]`), project),
 		chromedp.SendKeys(chromedp.CSS(`form.create input[name=rate_limit]`), "600-M"),
+		chromedp.SendKeys(chromedp.CSS(`form.create input[name=tokens_per_minute]`), "50000"),
 		chromedp.Click(chromedp.CSS(`form.create button[type=submit]`)),
 	)
 	secret, _ := c.readSecret("the new key")
@@ -137,12 +139,13 @@ func (c *console) apiKeys(fake *testenv.FakeOpenAI) {
 	}
 	k := c.key(id)
 	if k.Role != "developer" || k.TenantID == nil || *k.TenantID != "default" || k.ProjectID == nil || *k.ProjectID != project ||
-		k.RateLimit == nil || *k.RateLimit != "600-M" || k.Status != "active" {
-		t.Errorf("stored key %+v, want an active developer key of default/%s limited to 600-M", k, project)
+		k.RateLimit == nil || *k.RateLimit != "600-M" || k.TokensPerMinute == nil || *k.TokensPerMinute != 50000 || k.Status != "active" {
+		t.Errorf("stored key %+v, want an active developer key of default/%s limited to 600-M and 50000 tokens a minute", k, project)
 	}
 	row := get(c.page, "read the row", chromedp.Text(chromedp.CSS(`tr[data-id="`+id+`"]`)))
-	if !strings.Contains(row, secret[:8]+"…"+secret[len(secret)-4:]) || !strings.Contains(row, "default / "+project) {
-		t.Errorf("row %q, want the prefix…last four of the secret and default / %s", row, project)
+	if !strings.Contains(row, secret[:8]+"…"+secret[len(secret)-4:]) || !strings.Contains(row, "default / "+project) ||
+		!strings.Contains(row, "50,000 tokens/min") {
+		t.Errorf("row %q, want the prefix…last four of the secret, default / %s and 50,000 tokens/min", row, project)
 	}
 
 	c.keyAction(id, "rotate")

@@ -85,7 +85,8 @@ export function keysPage(root: HTMLElement, can: Abilities): void {
       h("td", {}, k.tenant_id ?? h("span", { class: "badge" }, "platform"), k.project_id ? [" / ", k.project_id] : null),
       h("td", {}, h("code", { class: "key-secret" }, `${k.prefix}…${k.last_four}`)),
       h("td", {}, k.role),
-      h("td", {}, k.rate_limit ?? h("span", { class: "muted" }, "the role's")),
+      h("td", {}, k.rate_limit ?? h("span", { class: "muted" }, "the role's"),
+        k.tokens_per_minute ? h("small", { class: "muted block" }, `${k.tokens_per_minute.toLocaleString("en")} tokens/min`) : null),
       h("td", {}, time(k.created_at)),
       h("td", {}, k.last_used_at ? time(k.last_used_at) : h("span", { class: "muted" }, "never")),
       h("td", {}, k.expires_at ? time(k.expires_at) : h("span", { class: "muted" }, "never")),
@@ -108,6 +109,7 @@ export function keysPage(root: HTMLElement, can: Abilities): void {
     const project = h("input", { name: "project_id", maxlength: 128, placeholder: "none" });
     const expires = h("input", { name: "expires_at", type: "datetime-local" });
     const rateLimit = h("input", { name: "rate_limit", maxlength: 32, placeholder: "the role's, e.g. 600-M" });
+    const tokens = h("input", { name: "tokens_per_minute", type: "number", min: 1, max: 1_000_000_000, step: 1, placeholder: "no limit" });
     const submit = h("button", { type: "submit" }, "Create key");
     const result = h("div", { class: "status", role: "status" });
     const form = h("form", { class: "card write create", "aria-labelledby": "create-title" },
@@ -118,7 +120,8 @@ export function keysPage(root: HTMLElement, can: Abilities): void {
         field("Tenant", tenant, own ? "your tenant" : "empty for a platform key (admin role only)"),
         field("Project", project, "the budget the gateway spends; empty for none"),
         field("Expires", expires, "empty for never"),
-        field("Rate limit", rateLimit, "requests per S, M, H or D")),
+        field("Rate limit", rateLimit, "requests per S, M, H or D"),
+        field("Tokens per minute", tokens, "LLM tokens through the gateway, all replicas together; empty for no limit")),
       submit, result);
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -128,6 +131,7 @@ export function keysPage(root: HTMLElement, can: Abilities): void {
       const until = rfc3339(expires);
       if (until) input.expires_at = until;
       if (rateLimit.value.trim()) input.rate_limit = rateLimit.value.trim();
+      if (tokens.value.trim()) input.tokens_per_minute = Number(tokens.value);
       submit.disabled = true;
       fill(result, "Creating…");
       call(api.POST("/api/v1/keys", { body: input }))
