@@ -15,21 +15,8 @@ import (
 // TestMinConnsAreOpen: DB_MIN_CONNS connections are open and idle as soon as
 // the database is opened, and Warm reopens them after they were closed.
 func TestMinConnsAreOpen(t *testing.T) {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("DB_MIN_CONNS applies to PostgreSQL: set TEST_DATABASE_URL")
-	}
-	url := dbtest.CreateDatabase(t, base, "t_minconns_"+randomSuffix(t))
+	db, sqlDB := openPool(t, 4, 8)
 	ctx := context.Background()
-	db, err := database.Open(ctx, database.Options{URL: url, MinConns: 4, MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if s := sqlDB.Stats(); s.OpenConnections != 4 || s.Idle != 4 {
 		t.Fatalf("after Open: %d open, %d idle; want 4 and 4", s.OpenConnections, s.Idle)
 	}
@@ -51,24 +38,12 @@ func TestMinConnsAreOpen(t *testing.T) {
 // connections idle for the next one instead of closing all but
 // DB_MIN_CONNS of them (which made every later burst reconnect).
 func TestBurstsReuseConnections(t *testing.T) {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("the pool bounds apply to PostgreSQL: set TEST_DATABASE_URL")
-	}
-	url := dbtest.CreateDatabase(t, base, "t_burst_"+randomSuffix(t))
+	_, sqlDB := openPool(t, 2, 8)
 	ctx := context.Background()
-	db, err := database.Open(ctx, database.Options{URL: url, MinConns: 2, MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
 	burst := func() {
 		conns := make([]*sql.Conn, 8)
 		for i := range conns {
+			var err error
 			if conns[i], err = sqlDB.Conn(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -87,6 +62,27 @@ func TestBurstsReuseConnections(t *testing.T) {
 		t.Fatalf("after two bursts of 8: %d open, %d idle, %d closed as over the idle cap; want 8, 8, 0",
 			s.OpenConnections, s.Idle, s.MaxIdleClosed)
 	}
+}
+
+// openPool opens a fresh PostgreSQL database of the test's with the pool
+// bounds given; the pool bounds apply to PostgreSQL only.
+func openPool(t *testing.T, minConns, maxConns int) (*database.DB, *sql.DB) {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("the pool bounds apply to PostgreSQL: set TEST_DATABASE_URL")
+	}
+	url := dbtest.CreateDatabase(t, base, "t_pool_"+randomSuffix(t))
+	db, err := database.Open(context.Background(), database.Options{URL: url, MinConns: minConns, MaxConns: maxConns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, sqlDB
 }
 
 func randomSuffix(t *testing.T) string {
