@@ -7,14 +7,18 @@ import (
 	"time"
 )
 
-// A budget's counters live in one row, and every transaction that moves them
-// holds that row's lock until it commits. A budget shared by many agents is
-// therefore limited to one transaction, and one commit, at a time. The
-// service combines the calls on one budget that arrive while a transaction of
-// this process is in flight: the next transaction serves all of them (up to
-// maxBatch) with one lock turn and one commit, and each call still gets its
-// own answer. The database statements decide exactly as they do for a single
-// call, so replicas stay serialised by the row lock as before.
+// Every transaction that moves a budget's counters holds that budget's row
+// lock until it commits, and every commit costs the database a WAL flush. The
+// service therefore groups calls: while a transaction of one kind (reserve, or
+// settle) runs in this process, further calls of that kind wait, whatever
+// budget they touch, and the next transaction serves all of them (up to
+// maxBatch) with one commit, each call still getting its own answer. An idle
+// service runs a call at once: nothing waits for a timer. One transaction of
+// a kind at a time also means a call on a budget another call of this process
+// is using always joins the next batch rather than queueing on the row lock
+// beside it. Replicas stay serialised by the row locks, which every batch
+// takes in (tenant, project) order, and reservations in id order, so two
+// replicas never wait for each other in opposite orders.
 const maxBatch = 64
 
 // batchTimeout bounds a transaction that serves several callers. No single
@@ -27,12 +31,13 @@ type outcome[Out any] struct {
 	err error
 }
 
-// combiner runs the calls of one key in batches, one batch at a time per key.
-type combiner[K comparable, In, Out any] struct {
+// combiner runs calls in batches, one batch at a time.
+type combiner[In, Out any] struct {
 	// run answers every input, in order, in one transaction.
-	run    func(ctx context.Context, ins []In) []outcome[Out]
-	mu     sync.Mutex
-	queues map[K][]*call[In, Out] // calls waiting for the next batch, per busy key
+	run   func(ctx context.Context, ins []In) []outcome[Out]
+	mu    sync.Mutex
+	busy  bool             // a batch is running
+	queue []*call[In, Out] // calls waiting for the next batch, in arrival order
 }
 
 type call[In, Out any] struct {
@@ -42,18 +47,19 @@ type call[In, Out any] struct {
 	wake chan struct{} // answered, or first in line to run the next batch
 }
 
-func newCombiner[K comparable, In, Out any](run func(context.Context, []In) []outcome[Out]) *combiner[K, In, Out] {
-	return &combiner[K, In, Out]{run: run, queues: map[K][]*call[In, Out]{}}
+func newCombiner[In, Out any](run func(context.Context, []In) []outcome[Out]) *combiner[In, Out] {
+	return &combiner[In, Out]{run: run}
 }
 
-// do answers in. On an idle key the caller runs a batch of its own call at
-// once. On a busy key it waits: for its answer, or to run the next batch of
-// the calls that arrived meanwhile, itself first.
-func (c *combiner[K, In, Out]) do(ctx context.Context, key K, in In) (Out, error) {
+// do answers in. On an idle combiner the caller runs a batch of its own call
+// at once. On a busy one it waits: for its answer, or to run the next batch
+// of the calls that arrived meanwhile, itself first.
+func (c *combiner[In, Out]) do(ctx context.Context, in In) (Out, error) {
 	me := &call[In, Out]{in: in, wake: make(chan struct{}, 1)}
 	c.mu.Lock()
-	waiting, busy := c.queues[key]
-	c.queues[key] = append(waiting, me)
+	c.queue = append(c.queue, me)
+	busy := c.busy
+	c.busy = true
 	c.mu.Unlock()
 	if busy {
 		<-me.wake
@@ -63,9 +69,8 @@ func (c *combiner[K, In, Out]) do(ctx context.Context, key K, in In) (Out, error
 	}
 
 	c.mu.Lock()
-	waiting = c.queues[key]
-	batch := waiting[:min(len(waiting), maxBatch)] // me first
-	c.queues[key] = waiting[len(batch):]
+	batch := c.queue[:min(len(c.queue), maxBatch)] // me first
+	c.queue = c.queue[len(batch):]
 	c.mu.Unlock()
 
 	results := c.runBatch(ctx, batch)
@@ -77,18 +82,18 @@ func (c *combiner[K, In, Out]) do(ctx context.Context, key K, in In) (Out, error
 			b.wake <- struct{}{}
 		}
 	}
-	if next := c.queues[key]; len(next) > 0 {
-		next[0].wake <- struct{}{}
+	if len(c.queue) > 0 {
+		c.queue[0].wake <- struct{}{}
 	} else {
-		delete(c.queues, key)
+		c.busy, c.queue = false, nil
 	}
 	c.mu.Unlock()
 	return me.res.out, me.res.err
 }
 
 // runBatch runs one batch; a panic becomes every call's error, so no caller
-// waits forever and the key does not stay busy.
-func (c *combiner[K, In, Out]) runBatch(ctx context.Context, batch []*call[In, Out]) (results []outcome[Out]) {
+// waits forever and the combiner does not stay busy.
+func (c *combiner[In, Out]) runBatch(ctx context.Context, batch []*call[In, Out]) (results []outcome[Out]) {
 	defer func() {
 		if r := recover(); r != nil {
 			results = fail[Out](len(batch), fmt.Errorf("budget: batch panicked: %v", r))

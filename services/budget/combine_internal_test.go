@@ -11,7 +11,7 @@ import (
 
 // combineRig is a combiner whose batches are recorded and can be held open.
 type combineRig struct {
-	c       *combiner[string, int, int]
+	c       *combiner[int, int]
 	mu      sync.Mutex
 	batches [][]int
 	hold    chan struct{} // a batch containing 0 waits for it to close
@@ -19,7 +19,7 @@ type combineRig struct {
 
 func newCombineRig() *combineRig {
 	r := &combineRig{hold: make(chan struct{})}
-	r.c = newCombiner[string](func(_ context.Context, ins []int) []outcome[int] {
+	r.c = newCombiner(func(_ context.Context, ins []int) []outcome[int] {
 		r.mu.Lock()
 		r.batches = append(r.batches, slices.Clone(ins))
 		r.mu.Unlock()
@@ -39,17 +39,17 @@ func newCombineRig() *combineRig {
 }
 
 // start calls do in a goroutine and waits until the call is queued behind
-// a busy key or running; the answer arrives on the returned channel.
-func (r *combineRig) start(t *testing.T, key string, in int) <-chan outcome[int] {
+// a running batch or running; the answer arrives on the returned channel.
+func (r *combineRig) start(t *testing.T, in int) <-chan outcome[int] {
 	t.Helper()
-	before := r.queued(key)
+	before := r.queued()
 	ch := make(chan outcome[int], 1)
 	go func() {
-		out, err := r.c.do(context.Background(), key, in)
+		out, err := r.c.do(context.Background(), in)
 		ch <- outcome[int]{out: out, err: err}
 	}()
 	deadline := time.Now().Add(5 * time.Second)
-	for r.queued(key) == before && !r.ran(in) {
+	for r.queued() == before && !r.ran(in) {
 		if time.Now().After(deadline) {
 			t.Fatalf("call %d was never queued", in)
 		}
@@ -58,10 +58,10 @@ func (r *combineRig) start(t *testing.T, key string, in int) <-chan outcome[int]
 	return ch
 }
 
-func (r *combineRig) queued(key string) int {
+func (r *combineRig) queued() int {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	return len(r.c.queues[key])
+	return len(r.c.queue)
 }
 
 func (r *combineRig) ran(in int) bool {
@@ -86,16 +86,18 @@ func answer(t *testing.T, ch <-chan outcome[int]) outcome[int] {
 	}
 }
 
+// An idle combiner runs a call at once; calls that arrive while a batch runs
+// (whatever budget they are for) wait and are served by the next batches, at
+// most maxBatch each, in arrival order, each with its own answer.
 func TestCombinerBatchesCallsThatArriveWhileBusy(t *testing.T) {
 	r := newCombineRig()
-	first := r.start(t, "a", 0) // runs at once and holds the key
+	first := r.start(t, 0) // runs at once and holds the combiner
+	if !r.ran(0) {
+		t.Fatal("the first call on an idle combiner did not run at once")
+	}
 	var later []<-chan outcome[int]
 	for in := 1; in <= maxBatch+2; in++ {
-		later = append(later, r.start(t, "a", in))
-	}
-	other := answer(t, r.start(t, "b", 7)) // another key does not wait
-	if other.out != 70 || other.err != nil {
-		t.Errorf("call on another key = %+v, want 70", other)
+		later = append(later, r.start(t, in))
 	}
 	close(r.hold)
 	if o := answer(t, first); o.out != 0 || o.err != nil {
@@ -108,26 +110,27 @@ func TestCombinerBatchesCallsThatArriveWhileBusy(t *testing.T) {
 	}
 	var sizes []int
 	for _, b := range r.batches {
-		if b[0] != 7 {
-			sizes = append(sizes, len(b))
-		}
+		sizes = append(sizes, len(b))
 		if !slices.IsSorted(b) {
 			t.Errorf("batch %v is not in arrival order", b)
 		}
 	}
 	if want := []int{1, maxBatch, 2}; !slices.Equal(sizes, want) {
-		t.Errorf("batch sizes on key a = %v, want %v", sizes, want)
+		t.Errorf("batch sizes = %v, want %v", sizes, want)
 	}
-	if n := len(r.c.queues); n != 0 {
-		t.Errorf("%d keys still busy after every call was answered", n)
+	if r.c.busy || len(r.c.queue) != 0 {
+		t.Errorf("combiner busy=%v with %d queued after every call was answered", r.c.busy, len(r.c.queue))
+	}
+	if o := answer(t, r.start(t, 7)); o.out != 70 || o.err != nil {
+		t.Errorf("call on the idle combiner = %+v, want 70", o)
 	}
 }
 
 func TestCombinerPanicAnswersEveryCall(t *testing.T) {
 	r := newCombineRig()
-	first := r.start(t, "a", 0)
-	bad := r.start(t, "a", -1)
-	good := r.start(t, "a", 5) // same batch as -1
+	first := r.start(t, 0)
+	bad := r.start(t, -1)
+	good := r.start(t, 5) // same batch as -1
 	close(r.hold)
 	answer(t, first)
 	for _, ch := range []<-chan outcome[int]{bad, good} {
@@ -135,7 +138,7 @@ func TestCombinerPanicAnswersEveryCall(t *testing.T) {
 			t.Errorf("call in a panicking batch = %+v, want the panic as its error", o)
 		}
 	}
-	if o := answer(t, r.start(t, "a", 3)); o.out != 30 || o.err != nil {
-		t.Errorf("call after the panic = %+v, want 30 (the key is free again)", o)
+	if o := answer(t, r.start(t, 3)); o.out != 30 || o.err != nil {
+		t.Errorf("call after the panic = %+v, want 30 (the combiner is free again)", o)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
@@ -149,26 +148,43 @@ type reserveCall struct {
 	hash  string
 }
 
-// reserve reserves for one request, in a batch with the other requests on the
-// same budget that are waiting (see combiner).
+// reserve reserves for one request, in a batch with the other requests
+// that are waiting, on any budget (see combiner).
 func (s *Service) reserve(ctx context.Context, actor audit.Actor, in RequestInput, hash string) (Approval, error) {
-	return s.reservations.do(ctx, budgetKey{in.TenantID, in.ProjectID}, reserveCall{actor: actor, in: in, hash: hash})
+	return s.reservations.do(ctx, reserveCall{actor: actor, in: in, hash: hash})
 }
 
-// reserveBatch serves requests on one budget in one transaction. It locks the
-// budget row (creating it with the default limit when it is new), approves
-// the requests in arrival order while the budget covers them, stores the
-// approved reservations with their ledger rows and audit entries, and moves
-// their sum to reserved with the conditional UPDATE. A request the budget
-// cannot cover gets budget.insufficient with what was available to it. When
-// two requests of a batch race on one idempotency key, the unique key fails
-// the transaction; each request is then served alone, so only the loser gets
-// gorm.ErrDuplicatedKey and Request answers it with the winner's reservation.
+// maxCreateRaces bounds how often a batch runs again because a concurrent
+// transaction created one of its new budgets (errBudgetCreated); each run
+// finds more of its budgets existing, so a second run almost always succeeds.
+const maxCreateRaces = 3
+
+// reserveBatch serves requests on any budgets in one transaction. It locks
+// the existing budgets of the batch in (tenant, project) order, approves the
+// requests of each budget in arrival order while it covers them (a budget
+// seen for the first time has the default limit), creates the new budgets
+// that approved something, stores the approved reservations with their ledger
+// rows and audit entries (one multi-row INSERT each), and moves the sums to
+// reserved with the conditional UPDATE. A request the budget cannot cover
+// gets budget.insufficient with what was available to it. A second request of
+// the batch under an idempotency key the batch already approved gets
+// gorm.ErrDuplicatedKey, as it would racing alone, and Request answers it
+// with the winner's reservation. When a request collides with a key another
+// transaction stored meanwhile, the unique key fails the transaction; each
+// request is then served alone, so only the loser gets gorm.ErrDuplicatedKey.
 func (s *Service) reserveBatch(ctx context.Context, calls []reserveCall) []outcome[Approval] {
+	s.metrics.batchSize.WithLabelValues(batchReserve).Observe(float64(len(calls)))
 	out := make([]outcome[Approval], len(calls))
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return s.reserveTx(ctx, tx, calls, out)
-	})
+	var err error
+	for range maxCreateRaces {
+		clear(out)
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return s.reserveTx(ctx, tx, calls, out)
+		})
+		if !errors.Is(err, errBudgetCreated) {
+			break
+		}
+	}
 	switch {
 	case err == nil || errors.Is(err, errNoneApproved):
 		return out
@@ -181,50 +197,78 @@ func (s *Service) reserveBatch(ctx context.Context, calls []reserveCall) []outco
 	return fail[Approval](len(calls), err)
 }
 
+// idemKey is an idempotency key as the unique index sees it.
+type idemKey struct {
+	budgetKey
+	key string
+}
+
 func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCall, out []outcome[Approval]) error {
-	tenant, project := calls[0].in.TenantID, calls[0].in.ProjectID
 	now := s.now()
-	lim, err := s.lockBudget(ctx, tx, calls[0].actor, tenant, project, now)
+	first := map[budgetKey]audit.Actor{} // the actor of each budget's first call
+	for _, c := range calls {
+		k := budgetKey{c.in.TenantID, c.in.ProjectID}
+		if _, ok := first[k]; !ok {
+			first[k] = c.actor
+		}
+	}
+	limits, err := s.lockBudgets(tx, sortedKeys(first))
 	if err != nil {
 		return err
 	}
-	left := available(lim)
+	left := make(map[budgetKey]int64, len(first))
+	for k := range first {
+		left[k] = s.defaultLimit
+		if l, ok := limits[k]; ok {
+			left[k] = available(l)
+		}
+	}
 	var (
-		rows    []models.BudgetReservation
-		ledger  []models.BudgetTransaction
-		entries []audit.Item
-		sum     int64
+		rows     []models.BudgetReservation
+		ledger   []models.BudgetTransaction
+		entries  []audit.Item
+		moves    = map[budgetKey]counterMove{}
+		approved = map[idemKey]bool{}
 	)
 	for i, c := range calls {
 		in := c.in
-		if in.EstimatedTokens > left {
-			out[i].err = insufficient(left, in.EstimatedTokens)
+		k := budgetKey{in.TenantID, in.ProjectID}
+		var ik idemKey
+		if in.IdempotencyKey != "" {
+			ik = idemKey{k, scopedKey(c.actor.PrincipalID, in.IdempotencyKey)}
+			if approved[ik] {
+				out[i].err = fmt.Errorf("budget: idempotency key approved earlier in the batch: %w", gorm.ErrDuplicatedKey)
+				continue
+			}
+		}
+		if in.EstimatedTokens > left[k] {
+			out[i].err = insufficient(left[k], in.EstimatedTokens)
 			continue
 		}
-		left -= in.EstimatedTokens
-		sum += in.EstimatedTokens
+		left[k] -= in.EstimatedTokens
+		moves[k] = counterMove{reserved: moves[k].reserved + in.EstimatedTokens}
 		id, err := uuid.NewV7()
 		if err != nil {
 			return fmt.Errorf("budget: new reservation id: %w", err)
 		}
 		row := models.BudgetReservation{
-			ID: id.String(), TenantID: tenant, ProjectID: project, TaskID: in.TaskID, Model: in.Model,
+			ID: id.String(), TenantID: k.tenant, ProjectID: k.project, TaskID: in.TaskID, Model: in.Model,
 			Purpose: in.Purpose, Tokens: in.EstimatedTokens, Status: string(StatusPending), RequestHash: c.hash,
 			CreatedBy: c.actor.Name(), CreatedAt: now, ExpiresAt: now.Add(s.ttl),
 		}
 		details := map[string]any{
-			"tenant_id": tenant, "project_id": project, "task_id": in.TaskID, "model": in.Model,
+			"tenant_id": k.tenant, "project_id": k.project, "task_id": in.TaskID, "model": in.Model,
 			"tokens": in.EstimatedTokens,
 		}
 		principal := c.actor.PrincipalID
 		row.PrincipalID = &principal
 		if in.IdempotencyKey != "" {
-			key := scopedKey(c.actor.PrincipalID, in.IdempotencyKey)
-			row.IdempotencyKey = &key
+			row.IdempotencyKey = &ik.key
 			details["idempotency_key"] = in.IdempotencyKey
+			approved[ik] = true
 		}
 		rows = append(rows, row)
-		ledger = append(ledger, ledgerRow(&row.ID, tenant, project, kindReserve, in.EstimatedTokens, 0, c.actor, now))
+		ledger = append(ledger, ledgerRow(&row.ID, k.tenant, k.project, kindReserve, in.EstimatedTokens, 0, c.actor, now))
 		entries = append(entries, audit.Item{Actor: c.actor, Entry: audit.Entry{
 			Action: ActionRequest, ResourceType: resourceReservation, ResourceID: row.ID, Details: details,
 		}})
@@ -232,6 +276,17 @@ func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCal
 	}
 	if len(rows) == 0 {
 		return errNoneApproved
+	}
+	// Only new budgets that approved something are created: refused requests
+	// leave nothing behind, not even a default limit row.
+	var missing []budgetKey
+	for _, k := range sortedKeys(moves) {
+		if _, ok := limits[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if err := s.createBudgets(ctx, tx, missing, first, now); err != nil {
+		return err
 	}
 	if err := tx.Create(&rows).Error; err != nil {
 		return fmt.Errorf("budget: store reservations: %w", err)
@@ -249,37 +304,7 @@ func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCal
 			}
 		}
 	}
-	return moveToReserved(tx, tenant, project, sum, now)
-}
-
-// lockBudget reads the budget row and locks it until the transaction ends
-// (PostgreSQL: FOR UPDATE; SQLite has one writer at a time anyway). A budget
-// seen for the first time is created with the default limit, and its tenant
-// with it when that is new too; a concurrent creation of the same budget is
-// not an error.
-func (s *Service) lockBudget(ctx context.Context, tx *gorm.DB, actor audit.Actor, tenant, project string, now time.Time) (models.BudgetLimit, error) {
-	var lim models.BudgetLimit
-	read := func() error {
-		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
-			Where("tenant_id = ? AND project_id = ?", tenant, project).Take(&lim).Error
-	}
-	err := read()
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		if err := s.tenants.Ensure(ctx, tx, actor, tenant); err != nil {
-			return lim, err
-		}
-		err = tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.BudgetLimit{
-			TenantID: tenant, ProjectID: project, TotalLimit: s.defaultLimit, UpdatedAt: now,
-		}).Error
-		if err != nil {
-			return lim, fmt.Errorf("budget: create default limit: %w", err)
-		}
-		err = read()
-	}
-	if err != nil {
-		return lim, fmt.Errorf("budget: lock budget: %w", err)
-	}
-	return lim, nil
+	return s.moveCounters(tx, moves, true, now)
 }
 
 func insufficient(available, requested int64) error {

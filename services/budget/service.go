@@ -5,9 +5,9 @@
 // any number of replicas can never reserve beyond the limit nor settle a
 // reservation twice. Every movement is also a ledger row (Reconcile recomputes
 // the counters from it) and an audit entry, written in the same transaction.
-// Calls on one budget that arrive while its previous transaction runs are
-// served together by the next one (combine.go), so a budget shared by many
-// agents pays one row-lock turn and one commit per batch, not per call.
+// Calls that arrive while a transaction of their kind runs are served
+// together by the next one, whatever budget they touch (combine.go), so many
+// agents on one budget or on many pay one commit per batch, not per call.
 package budget
 
 import (
@@ -104,8 +104,13 @@ type Service struct {
 	commitRatio  float64
 	tenants      TenantEnsurer
 
-	reservations *combiner[budgetKey, reserveCall, Approval]
-	settlements  *combiner[budgetKey, settleCall, Settlement]
+	// pg selects the PostgreSQL statements (row locks, UPDATE … FROM
+	// (VALUES …)); valuesRow is one row of a settle batch's VALUES list.
+	pg        bool
+	valuesRow string
+
+	reservations *combiner[reserveCall, Approval]
+	settlements  *combiner[settleCall, Settlement]
 }
 
 // New returns a Service on db that writes audit entries through auditor.
@@ -145,7 +150,12 @@ func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
 		commitRatio:  o.CommitMaxRatio,
 		tenants:      o.Tenants,
 	}
-	s.reservations = newCombiner[budgetKey](s.reserveBatch)
-	s.settlements = newCombiner[budgetKey](s.settleBatch)
+	s.pg = db.Name() == "postgres"
+	s.valuesRow = "(?, ?, ?, ?, ?)"
+	if s.pg {
+		s.valuesRow = "(?::uuid, ?::text, ?::text, ?::text, ?::bigint)"
+	}
+	s.reservations = newCombiner(s.reserveBatch)
+	s.settlements = newCombiner(s.settleBatch)
 	return s, nil
 }

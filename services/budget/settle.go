@@ -2,7 +2,6 @@ package budget
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -117,85 +116,32 @@ type settleCall struct {
 }
 
 // settle moves a reservation from pending to c.to (committed or released),
-// in a batch with the other settlements on the same budget that are waiting
-// (see combiner).
+// in a batch with the other settlements that are waiting, on any budget (see
+// combiner).
 func (s *Service) settle(ctx context.Context, c settleCall) (Settlement, error) {
 	id, err := reservationID(c.id)
 	if err != nil {
 		return Settlement{}, err
 	}
 	c.id = id
-	return s.settlements.do(ctx, budgetKey{c.tenant, c.project}, c)
+	return s.settlements.do(ctx, c)
 }
 
-// settleBatch settles reservations of one budget in one transaction. For
-// each, the conditional status UPDATE decides between concurrent commits,
-// releases and the sweeper: exactly one of them changes the row. The winners'
-// ledger rows and audit entries are written together, and the budget row is
-// updated last, once, by their sums, so it stays locked only until the commit.
-// Reservations are settled in id order, so two batches never wait for each
-// other's rows in opposite orders.
+// settleBatch settles reservations of any budgets in one transaction. One
+// statement moves every reservation of the batch that is still pending, of
+// the named tenant/project and (for a commit) within the cap, locking them
+// in id order first (settleSQL): exactly one of concurrent commits, releases
+// and the sweeper changes a row. The first call on each reservation is the
+// one the statement tries; every other call (a retry, a conflict, a
+// reservation that did not move) is answered from the reservation as the
+// call alone would be. The winners' ledger rows and audit entries are written
+// together, and the budget rows are updated last, once each, by their sums,
+// in (tenant, project) order, so they stay locked only until the commit.
 func (s *Service) settleBatch(ctx context.Context, calls []settleCall) []outcome[Settlement] {
+	s.metrics.batchSize.WithLabelValues(batchSettle).Observe(float64(len(calls)))
 	out := make([]outcome[Settlement], len(calls))
-	order := make([]int, len(calls))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(calls[a].id, calls[b].id) })
-	tenant, project := calls[0].tenant, calls[0].project
-	now := s.now()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var (
-			ledger         []models.BudgetTransaction
-			entries        []audit.Item
-			reserved, used int64
-		)
-		for _, i := range order {
-			c := calls[i]
-			res, won, err := s.settleOne(tx, c, now)
-			if err != nil {
-				return err
-			}
-			if !won {
-				out[i] = res
-				continue
-			}
-			id, tokens := c.id, res.out.Tokens
-			kind, action, actual := kindRelease, ActionRelease, int64(0)
-			details := map[string]any{"tenant_id": tenant, "project_id": project, "tokens": tokens}
-			out[i].out = Settlement{ReservationID: id, Status: c.to, Tokens: tokens}
-			if c.to == StatusCommitted {
-				kind, action, actual = kindCommit, ActionCommit, c.actual
-				details["actual_tokens"] = actual
-				out[i].out.Tokens = actual
-			}
-			row := ledgerRow(&id, tenant, project, kind, -tokens, actual, c.actor, now)
-			if u := c.usage; u != nil && c.to == StatusCommitted {
-				row.Model, row.PromptTokens, row.CompletionTokens, row.CostUSD = &u.Model, &u.PromptTokens, &u.CompletionTokens, &u.CostUSD
-			}
-			ledger = append(ledger, row)
-			if c.also != nil {
-				if err := c.also(tx); err != nil {
-					return fmt.Errorf("budget: in the transaction of reservation %s: %w", id, err)
-				}
-			}
-			entries = append(entries, audit.Item{Actor: c.actor, Entry: audit.Entry{
-				Action: action, ResourceType: resourceReservation, ResourceID: id, Details: details,
-			}})
-			reserved += tokens
-			used += actual
-		}
-		if len(ledger) == 0 {
-			return nil
-		}
-		if err := writeLedger(tx, ledger...); err != nil {
-			return err
-		}
-		if err := s.audit.RecordAll(ctx, tx, entries); err != nil {
-			return err
-		}
-		// Last, so the budget row stays locked only until the commit.
-		return moveFromReserved(tx, tenant, project, reserved, used, now)
+		return s.settleTx(ctx, tx, calls, out)
 	})
 	if err != nil {
 		return fail[Settlement](len(calls), err)
@@ -203,39 +149,142 @@ func (s *Service) settleBatch(ctx context.Context, calls []settleCall) []outcome
 	return out
 }
 
-// settleOne moves one reservation out of pending inside tx. won reports
-// that this call did; then res.out.Tokens is the reservation's tokens.
-// Otherwise res is the answer: not found, a commit above the cap, a replay
-// of the same settlement, or a conflict.
-func (s *Service) settleOne(tx *gorm.DB, c settleCall, now time.Time) (res outcome[Settlement], won bool, err error) {
-	var r models.BudgetReservation
-	err = tx.Where("id = ? AND tenant_id = ? AND project_id = ?", c.id, c.tenant, c.project).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return outcome[Settlement]{err: notFound()}, false, nil
+func (s *Service) settleTx(ctx context.Context, tx *gorm.DB, calls []settleCall, out []outcome[Settlement]) error {
+	now := s.now()
+	order := make([]int, len(calls))
+	for i := range order {
+		order[i] = i
 	}
+	// By id, then in arrival order: the first call on a reservation is tried.
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(calls[a].id, calls[b].id) })
+	var tried []settleCall
+	for j, i := range order {
+		if j == 0 || calls[i].id != calls[order[j-1]].id {
+			tried = append(tried, calls[i])
+		}
+	}
+	moved, err := s.transitionAll(tx, tried, now)
 	if err != nil {
-		return res, false, fmt.Errorf("budget: read reservation: %w", err)
+		return err
+	}
+	// The reservations that did not move, as they are now: settled before,
+	// unknown, of another budget, or a commit above the cap.
+	var stay []string
+	for _, c := range tried {
+		if _, ok := moved[c.id]; !ok {
+			stay = append(stay, c.id)
+		}
+	}
+	current := map[string]models.BudgetReservation{}
+	if len(stay) > 0 {
+		var rows []models.BudgetReservation
+		if err := tx.Where("id IN ?", stay).Find(&rows).Error; err != nil {
+			return fmt.Errorf("budget: read reservations: %w", err)
+		}
+		for _, r := range rows {
+			current[r.ID] = r
+		}
+	}
+	var (
+		ledger  []models.BudgetTransaction
+		entries []audit.Item
+		moves   = map[budgetKey]counterMove{}
+	)
+	for j, i := range order {
+		c := calls[i]
+		won := false
+		if r, ok := moved[c.id]; ok && (j == 0 || calls[order[j-1]].id != c.id) {
+			won, out[i].out.Tokens = true, r.Tokens
+			current[c.id] = r
+		} else {
+			var r models.BudgetReservation
+			out[i], won, r, err = s.settleAgain(tx, c, current[c.id], now)
+			if err != nil {
+				return err
+			}
+			current[c.id] = r
+		}
+		if !won {
+			continue
+		}
+		tokens := out[i].out.Tokens
+		kind, action, actual := kindRelease, ActionRelease, int64(0)
+		details := map[string]any{"tenant_id": c.tenant, "project_id": c.project, "tokens": tokens}
+		out[i].out = Settlement{ReservationID: c.id, Status: c.to, Tokens: tokens}
+		if c.to == StatusCommitted {
+			kind, action, actual = kindCommit, ActionCommit, c.actual
+			details["actual_tokens"] = actual
+			out[i].out.Tokens = actual
+		}
+		row := ledgerRow(&c.id, c.tenant, c.project, kind, -tokens, actual, c.actor, now)
+		if u := c.usage; u != nil && c.to == StatusCommitted {
+			row.Model, row.PromptTokens, row.CompletionTokens, row.CostUSD = &u.Model, &u.PromptTokens, &u.CompletionTokens, &u.CostUSD
+		}
+		ledger = append(ledger, row)
+		if c.also != nil {
+			if err := c.also(tx); err != nil {
+				return fmt.Errorf("budget: in the transaction of reservation %s: %w", c.id, err)
+			}
+		}
+		entries = append(entries, audit.Item{Actor: c.actor, Entry: audit.Entry{
+			Action: action, ResourceType: resourceReservation, ResourceID: c.id, Details: details,
+		}})
+		k := budgetKey{c.tenant, c.project}
+		moves[k] = counterMove{reserved: moves[k].reserved - tokens, used: moves[k].used + actual}
+	}
+	if len(ledger) == 0 {
+		return nil
+	}
+	if err := writeLedger(tx, ledger...); err != nil {
+		return err
+	}
+	if err := s.audit.RecordAll(ctx, tx, entries); err != nil {
+		return err
+	}
+	// Last, so the budget rows stay locked only until the commit.
+	return s.moveCounters(tx, moves, false, now)
+}
+
+// settleAgain answers a call on a reservation that settleSQL did not move
+// for it: r is the reservation as it is now (zero when there is none). It
+// decides as a call alone would: not found, a commit above the cap, the
+// conditional status change when the reservation is still pending (an
+// earlier call of the batch on it was refused), else a replay of the same
+// settlement or a conflict. won reports that this call moved it; then
+// res.out.Tokens is the reservation's tokens. next is the reservation after
+// the call.
+func (s *Service) settleAgain(tx *gorm.DB, c settleCall, r models.BudgetReservation, now time.Time) (res outcome[Settlement], won bool, next models.BudgetReservation, err error) {
+	if r.ID == "" || r.TenantID != c.tenant || r.ProjectID != c.project {
+		return outcome[Settlement]{err: notFound()}, false, r, nil
 	}
 	if c.to == StatusCommitted {
 		if capped := s.maxActual(r.Tokens); c.actual > capped {
-			return outcome[Settlement]{err: overCap(r.Tokens, capped, s.commitRatio)}, false, nil
+			return outcome[Settlement]{err: overCap(r.Tokens, capped, s.commitRatio)}, false, r, nil
 		}
 	}
 	if Status(r.Status) == StatusPending {
 		if won, err = transition(tx, c.id, c.to, c.actual, now); err != nil {
-			return res, false, err
+			return res, false, r, err
+		}
+		if won {
+			return outcome[Settlement]{out: Settlement{Tokens: r.Tokens}}, true, settled(r, c.to, c.actual), nil
+		}
+		// Settled by a concurrent transaction since it was read.
+		if err := tx.Where("id = ?", c.id).Take(&r).Error; err != nil {
+			return res, false, r, fmt.Errorf("budget: re-read reservation: %w", err)
 		}
 	}
-	if won {
-		return outcome[Settlement]{out: Settlement{Tokens: r.Tokens}}, true, nil
+	out, err := alreadySettled(r, c.to, c.actual)
+	return outcome[Settlement]{out: out, err: err}, false, r, nil
+}
+
+// settled is r after a call moved it to `to`.
+func settled(r models.BudgetReservation, to Status, actual int64) models.BudgetReservation {
+	r.Status = string(to)
+	if to == StatusCommitted {
+		r.ActualTokens = &actual
 	}
-	// Settled before this call (or by a concurrent one that held the row
-	// first): read the final state and compare.
-	if err := tx.Where("id = ?", c.id).Take(&r).Error; err != nil {
-		return res, false, fmt.Errorf("budget: re-read reservation: %w", err)
-	}
-	settled, err := alreadySettled(r, c.to, c.actual)
-	return outcome[Settlement]{out: settled, err: err}, false, nil
+	return r
 }
 
 // transition is the conditional status change: it reports whether this call
@@ -289,4 +338,72 @@ func overCap(estimated, capped int64, ratio float64) error {
 	return e.WithDetails(map[string]any{
 		"errors": e.Details["errors"], "estimated_tokens": estimated, "max_actual_tokens": capped, "commit_max_ratio": ratio,
 	})
+}
+
+// transitionAll is the conditional status change of every tried call in one
+// statement: it moves each reservation that is still pending, belongs to the
+// call's tenant/project and, for a commit, is within the cap, and returns the
+// moved ones as they are now. On PostgreSQL the batch's reservations are
+// locked first in id order (the materialised CTE; the UPDATE changes only
+// rows it has returned), so two batches never wait for each other's
+// reservations in opposite orders; SQLite has one writer.
+func (s *Service) transitionAll(tx *gorm.DB, tried []settleCall, now time.Time) (map[string]models.BudgetReservation, error) {
+	ids := make([]string, len(tried))
+	var values strings.Builder
+	args := []any{now}
+	for i, c := range tried {
+		ids[i] = c.id
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		values.WriteString(s.valuesRow)
+		var actual *int64
+		if c.to == StatusCommitted {
+			actual = &c.actual
+		}
+		args = append(args, c.id, c.tenant, c.project, string(c.to), actual)
+	}
+	// The id list again in the UPDATE's own condition, so the planner finds
+	// the reservations by their primary key rather than by a join.
+	args = append(args, ids, s.commitRatio)
+	var q string
+	if s.pg {
+		args = append([]any{ids}, args...)
+		// #nosec G202 -- only placeholders are concatenated; the values are bound.
+		q = `WITH locked AS MATERIALIZED (SELECT id FROM budget_reservations WHERE id IN ? ORDER BY id FOR UPDATE)
+UPDATE budget_reservations r SET status = v.status, actual_tokens = v.actual, settled_at = ?
+FROM locked l, (VALUES ` + values.String() + `) AS v(id, tenant_id, project_id, status, actual)
+WHERE r.id = l.id AND v.id = l.id AND r.tenant_id = v.tenant_id AND r.project_id = v.project_id
+  AND r.id IN ? AND r.status = 'pending'
+  AND (v.status <> 'committed' OR v.actual <= GREATEST(r.tokens, FLOOR(r.tokens * ?::float8)))
+RETURNING r.id, r.tokens`
+	} else {
+		// #nosec G202 -- only placeholders are concatenated; the values are bound.
+		q = `UPDATE budget_reservations AS r SET status = v.status, actual_tokens = v.actual, settled_at = ?
+FROM (SELECT column1 AS id, column2 AS tenant_id, column3 AS project_id, column4 AS status, column5 AS actual
+  FROM (VALUES ` + values.String() + `)) AS v
+WHERE r.id = v.id AND r.tenant_id = v.tenant_id AND r.project_id = v.project_id
+  AND r.id IN ? AND r.status = 'pending'
+  AND (v.status <> 'committed' OR v.actual <= MAX(r.tokens, CAST(r.tokens * ? AS INTEGER)))
+RETURNING id, tokens`
+	}
+	var rows []struct {
+		ID     string `gorm:"column:id"`
+		Tokens int64  `gorm:"column:tokens"`
+	}
+	if err := tx.Raw(q, args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("budget: settle reservations: %w", err)
+	}
+	byID := make(map[string]settleCall, len(tried))
+	for _, c := range tried {
+		byID[c.id] = c
+	}
+	moved := make(map[string]models.BudgetReservation, len(rows))
+	for _, r := range rows {
+		c := byID[r.ID]
+		moved[r.ID] = settled(models.BudgetReservation{
+			ID: r.ID, TenantID: c.tenant, ProjectID: c.project, Tokens: r.Tokens, Status: string(StatusPending),
+		}, c.to, c.actual)
+	}
+	return moved, nil
 }
