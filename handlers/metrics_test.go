@@ -66,6 +66,8 @@ func metricSpecs() []metricSpec {
 		{name: "budget_commits_total", typ: counter, owner: "POST /api/v1/budget/request"},
 		{name: "budget_releases_total", typ: counter, owner: "POST /api/v1/budget/request"},
 		{name: "budget_expired_total", typ: counter, owner: "POST /api/v1/budget/request"},
+		{name: "budget_batch_size", typ: histogram, labels: []string{"kind"},
+			values: map[string][]string{"kind": {"reserve", "settle"}}, owner: "POST /api/v1/budget/request"},
 		// dead-letter queue
 		{name: "dlq_resolved_total", typ: counter, owner: "GET /api/v1/dlq"},
 		{name: "dlq_ingested_total", typ: counter, owner: "GET /api/v1/dlq"},

@@ -313,7 +313,7 @@ func insufficient(available, requested int64) error {
 }
 
 // reserveSQL moves tokens from available to reserved. The batch decided
-// under the row lock of lockBudget; the condition repeats that decision in
+// under the row lock of lockBudgets; the condition repeats that decision in
 // the statement itself, so reserved can never pass total_limit - used: a
 // statement that would pass it changes nothing and fails the transaction.
 const reserveSQL = `UPDATE budget_limits SET reserved = reserved + ?, updated_at = ?

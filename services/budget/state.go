@@ -88,7 +88,7 @@ func (s *Service) SetLimit(ctx context.Context, actor audit.Actor, tenant, proje
 	var out State
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		details := map[string]any{"tenant_id": tenant, "project_id": project, "total_limit": total}
-		// The tenant first, as lockBudget does: two transactions creating
+		// The tenant first, as createBudgets does: two transactions creating
 		// the same new budget and tenant then wait in the same order, never
 		// for each other.
 		if err := s.tenants.Ensure(ctx, tx, actor, tenant); err != nil {
