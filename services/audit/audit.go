@@ -75,25 +75,32 @@ type Item struct {
 func (s *Service) RecordAll(ctx context.Context, tx *gorm.DB, items []Item) error {
 	now := s.now()
 	rows := make([]models.AuditEntry, len(items))
-	for i, r := range items {
-		rows[i] = models.AuditEntry{
-			UserID:       r.Actor.UserID,
-			Role:         r.Actor.Role,
-			PrincipalID:  r.Actor.PrincipalID,
-			TenantID:     r.Actor.TenantID,
-			Action:       r.Entry.Action,
-			ResourceType: r.Entry.ResourceType,
-			ResourceID:   r.Entry.ResourceID,
-			Details:      models.JSONMap(r.Entry.Details),
-			RequestID:    r.Actor.RequestID,
-			ClientIP:     r.Actor.ClientIP,
-			CreatedAt:    now,
-		}
+	for i, it := range items {
+		rows[i] = Row(it, now)
 	}
 	if err := tx.WithContext(ctx).Create(&rows).Error; err != nil {
 		return fmt.Errorf("write audit entry %s: %w", items[0].Entry.Action, err)
 	}
 	return nil
+}
+
+// Row is the audit_log row of item recorded at at: what RecordAll inserts.
+// A service that writes its entry inside one statement of its own (the
+// budget's lone calls) inserts these columns, so both ways store the same.
+func Row(item Item, at time.Time) models.AuditEntry {
+	return models.AuditEntry{
+		UserID:       item.Actor.UserID,
+		Role:         item.Actor.Role,
+		PrincipalID:  item.Actor.PrincipalID,
+		TenantID:     item.Actor.TenantID,
+		Action:       item.Entry.Action,
+		ResourceType: item.Entry.ResourceType,
+		ResourceID:   item.Entry.ResourceID,
+		Details:      models.JSONMap(item.Entry.Details),
+		RequestID:    item.Actor.RequestID,
+		ClientIP:     item.Actor.ClientIP,
+		CreatedAt:    at.UTC().Truncate(time.Microsecond),
+	}
 }
 
 // Write records an action that has no transaction of its own (a failed login).

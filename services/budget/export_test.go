@@ -92,3 +92,23 @@ func split[Out any](res []outcome[Out]) ([]Out, []error) {
 	}
 	return outs, errs
 }
+
+// Alone reports whether Request and Commit/Release of one call run as one
+// statement here (PostgreSQL) rather than as a transaction.
+func (s *Service) Alone() bool { return s.pg }
+
+// ReserveAlone runs in as a lone call's single statement: handled is false
+// when the statement left the decision to the transaction.
+func (s *Service) ReserveAlone(ctx context.Context, actor audit.Actor, in RequestInput) (Approval, bool, error) {
+	return s.reserveAlone(ctx, reserveCall{actor: actor, in: in, hash: in.hash()})
+}
+
+// SettleAlone is ReserveAlone's twin for a commit of actual tokens, or a
+// release when actual is negative.
+func (s *Service) SettleAlone(ctx context.Context, actor audit.Actor, tenant, project, id string, actual int64, usage *Usage) (Settlement, bool, error) {
+	c := settleCall{actor: actor, tenant: tenant, project: project, id: id, to: StatusCommitted, actual: actual, usage: usage}
+	if actual < 0 {
+		c.to, c.actual = StatusReleased, 0
+	}
+	return s.settleAlone(ctx, c)
+}

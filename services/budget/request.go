@@ -174,6 +174,11 @@ const maxCreateRaces = 3
 // request is then served alone, so only the loser gets gorm.ErrDuplicatedKey.
 func (s *Service) reserveBatch(ctx context.Context, calls []reserveCall) []outcome[Approval] {
 	s.metrics.batchSize.WithLabelValues(batchReserve).Observe(float64(len(calls)))
+	if len(calls) == 1 && s.pg && calls[0].in.Also == nil {
+		if a, handled, err := s.reserveAlone(ctx, calls[0]); handled || err != nil {
+			return []outcome[Approval]{{out: a, err: err}}
+		}
+	}
 	out := make([]outcome[Approval], len(calls))
 	var err error
 	for range maxCreateRaces {

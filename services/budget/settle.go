@@ -139,6 +139,11 @@ func (s *Service) settle(ctx context.Context, c settleCall) (Settlement, error) 
 // in (tenant, project) order, so they stay locked only until the commit.
 func (s *Service) settleBatch(ctx context.Context, calls []settleCall) []outcome[Settlement] {
 	s.metrics.batchSize.WithLabelValues(batchSettle).Observe(float64(len(calls)))
+	if len(calls) == 1 && s.pg && calls[0].also == nil {
+		if res, handled, err := s.settleAlone(ctx, calls[0]); handled || err != nil {
+			return []outcome[Settlement]{{out: res, err: err}}
+		}
+	}
 	out := make([]outcome[Settlement], len(calls))
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return s.settleTx(ctx, tx, calls, out)
