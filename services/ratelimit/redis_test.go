@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/platform/redisconn"
+	"github.com/golden-architecture/control-plane/services/errs"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
 
@@ -148,5 +151,118 @@ func waitEnforced(t testing.TB, l *ratelimit.Limiter) {
 			t.Fatalf("limits not enforced 10s after Redis came back: %+v, %v", got, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRedisConcurrentExact: many concurrent calls through two limiters (two
+// replicas, whose calls each store combines into pipelines) on one Redis
+// admit exactly the limit, and each admitted caller sees its own remaining
+// count.
+func TestRedisConcurrentExact(t *testing.T) {
+	url := testRedisURL(t)
+	prefix := fmt.Sprintf("test:rl:%d", time.Now().UnixNano())
+	opts := testOptions(t)
+	opts.Scopes[ratelimit.ScopeLogin] = ratelimit.Scope{Rate: mustRate(t, "50-M"), PerIP: true}
+	opts.CallTimeout = 5 * time.Second // the shared machine may be slow; this test is about counts
+	a, client := redisLimiter(t, url, prefix, opts)
+	b, _ := redisLimiter(t, url, prefix, opts)
+	key := prefix + ":login:ip:10.0.0.3"
+	t.Cleanup(func() { client.Del(context.Background(), key) })
+
+	const perLimiter = 100
+	results := make(chan ratelimit.Result, 2*perLimiter)
+	var wg sync.WaitGroup
+	for _, l := range []*ratelimit.Limiter{a, b} {
+		for range perLimiter {
+			wg.Go(func() {
+				got, err := l.Scope(context.Background(), ratelimit.ScopeLogin, ratelimit.IPKey("10.0.0.3"))
+				if err != nil || !got.Enforced {
+					t.Errorf("call = %+v, %v; want enforced", got, err)
+				}
+				results <- got
+			})
+		}
+	}
+	wg.Wait()
+	close(results)
+	var remaining []int64
+	for r := range results {
+		if !r.Reached {
+			remaining = append(remaining, r.Remaining)
+		}
+	}
+	slices.Sort(remaining)
+	want := make([]int64, 50)
+	for i := range want {
+		want[i] = int64(i)
+	}
+	if !slices.Equal(remaining, want) {
+		t.Errorf("remaining counts of the admitted calls = %v, want 0 to 49 each once", remaining)
+	}
+	if n, err := client.Get(context.Background(), key).Int(); err != nil || n != 2*perLimiter {
+		t.Errorf("stored counter %s = %d, %v; want %d", key, n, err, 2*perLimiter)
+	}
+}
+
+// TestRedisFailingAnswersEveryCaller: while Redis is down or hangs, every
+// one of many concurrent callers (most of them waiting for a pipeline) gets
+// the fail mode's answer: passed unenforced, or 503.
+func TestRedisFailingAnswersEveryCaller(t *testing.T) {
+	for _, mode := range []ratelimit.FailMode{ratelimit.FailOpen, ratelimit.FailClosed} {
+		for _, outage := range []string{"down", "hangs"} {
+			t.Run(string(mode)+"/"+outage, func(t *testing.T) {
+				srv := testenv.NewRedisServer(t)
+				opts := testOptions(t)
+				opts.FailMode = mode
+				l, _ := redisLimiter(t, srv.URL(), "rl", opts)
+				if outage == "hangs" {
+					srv.Start(t)
+					waitEnforced(t, l)
+					srv.Pause(t)
+					t.Cleanup(func() { srv.Resume(t) })
+				}
+				const n = 64
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() {
+						got, err := l.Role(context.Background(), "admin", ratelimit.UserKey(fmt.Sprint("u", i)))
+						switch mode {
+						case ratelimit.FailOpen:
+							if err != nil || got.Enforced || got.Reached {
+								t.Errorf("call %d = %+v, %v; want passed unenforced", i, got, err)
+							}
+						case ratelimit.FailClosed:
+							if !errs.Is(err, errs.CodeUnavailable) {
+								t.Errorf("call %d: error = %v, want %s", i, err, errs.CodeUnavailable)
+							}
+						}
+					})
+				}
+				wg.Wait()
+				if !l.Degraded() {
+					t.Error("not degraded")
+				}
+			})
+		}
+	}
+}
+
+// TestRedisScriptFlushed: when Redis forgets the script (SCRIPT FLUSH, a
+// restart), the store sends it again and the counter goes on.
+func TestRedisScriptFlushed(t *testing.T) {
+	srv := testenv.NewRedisServer(t)
+	srv.Start(t)
+	l, client := redisLimiter(t, srv.URL(), "rl", testOptions(t))
+	key := ratelimit.IPKey("10.0.0.4")
+	for i := range 4 {
+		if i == 2 {
+			if err := client.ScriptFlush(context.Background()).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := l.Scope(context.Background(), ratelimit.ScopeHealth, key)
+		if err != nil || !got.Enforced || got.Reached != (i == 3) || (i < 3 && got.Remaining != int64(2-i)) {
+			t.Fatalf("request %d = %+v, %v; want enforced with %d remaining", i, got, err, 2-i)
+		}
 	}
 }
