@@ -22,7 +22,9 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	logs := newLogBuffer(stderr)
+	defer func() { _ = logs.Close() }() // after every deferred step that logs
+	log := newLogger(cfg, logs)
 	gin.SetMode(gin.ReleaseMode)
 	// go-redis logs every failed dial itself; during an outage that would be
 	// one unstructured line per attempt. The breaker and /health report it.
