@@ -45,14 +45,15 @@ func AccessLog(log *slog.Logger, probes ...string) gin.HandlerFunc {
 		if !log.Enabled(c.Request.Context(), level) {
 			return
 		}
-		attrs := []slog.Attr{
+		attrs := make([]slog.Attr, 0, 7)
+		attrs = append(attrs,
 			slog.String("request_id", RequestIDFrom(c)),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("client_ip", c.ClientIP()),
-		}
+		)
 		if id, ok := IdentityFrom(c); ok {
 			attrs = append(attrs, slog.String("user", id.Username))
 		}

@@ -19,6 +19,16 @@ import (
 // run as separate middlewares.
 const ctxRateLimit = "ratelimit.closest"
 
+// The X-RateLimit-* headers in the canonical form that http.Header.Set would
+// make of them (and send), set directly: Set allocates a canonical copy of
+// such a name on every call.
+const (
+	headerScope     = "X-Ratelimit-Scope"
+	headerLimit     = "X-Ratelimit-Limit"
+	headerRemaining = "X-Ratelimit-Remaining"
+	headerReset     = "X-Ratelimit-Reset"
+)
+
 // Limiter counts requests against the configured limits
 // (ratelimit.Limiter implements it).
 type Limiter interface {
@@ -125,10 +135,11 @@ func (r *RateLimits) apply(c *gin.Context, res ratelimit.Result, err error) {
 	}
 	if prev, ok := c.Get(ctxRateLimit); !ok || res.Reached || res.Remaining < prev.(ratelimit.Result).Remaining {
 		c.Set(ctxRateLimit, res)
-		c.Header("X-RateLimit-Scope", res.Scope)
-		c.Header("X-RateLimit-Limit", strconv.FormatInt(res.Limit, 10))
-		c.Header("X-RateLimit-Remaining", strconv.FormatInt(res.Remaining, 10))
-		c.Header("X-RateLimit-Reset", strconv.FormatInt(res.Reset.Unix(), 10))
+		h := c.Writer.Header()
+		h[headerScope] = []string{res.Scope}
+		h[headerLimit] = []string{strconv.FormatInt(res.Limit, 10)}
+		h[headerRemaining] = []string{strconv.FormatInt(res.Remaining, 10)}
+		h[headerReset] = []string{strconv.FormatInt(res.Reset.Unix(), 10)}
 	}
 	if !res.Reached {
 		return

@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -65,6 +66,22 @@ func BenchmarkLimiter(b *testing.B) {
 				b.Fatalf("%+v, %v", got, err)
 			}
 		}
+	})
+	// 32 concurrent callers, as the load tool's workers: the store combines
+	// the calls that wait into one pipeline.
+	b.Run("redis_parallel", func(b *testing.B) {
+		l, client := redisLimiter(b, url, prefix+"p", opts)
+		b.Cleanup(func() { client.Del(context.Background(), prefix+"p:admin:"+key) })
+		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				got, err := l.Role(ctx, "admin", key)
+				if err != nil || !got.Enforced {
+					b.Errorf("%+v, %v", got, err)
+					return
+				}
+			}
+		})
 	})
 	b.Run("redis_incr", func(b *testing.B) {
 		client, err := redisconn.NewBounded(url, 250*time.Millisecond)

@@ -14,8 +14,8 @@ import (
 	"github.com/golden-architecture/control-plane/platform/redisconn"
 )
 
-// pipelineHook records the size of every pipeline and holds the first one
-// until release is closed.
+// pipelineHook records the size of every pipeline of the store's script and
+// holds the first one until release is closed.
 type pipelineHook struct {
 	mu      sync.Mutex
 	sizes   []int
@@ -28,6 +28,9 @@ func (h *pipelineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { r
 
 func (h *pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) == 0 || cmds[0].Name() != "evalsha" {
+			return next(ctx, cmds) // a new connection's handshake
+		}
 		h.mu.Lock()
 		h.sizes = append(h.sizes, len(cmds))
 		first := len(h.sizes) == 1
