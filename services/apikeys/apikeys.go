@@ -185,11 +185,7 @@ func New(db *gorm.DB, auditor Auditor, o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	clock := o.Now
-	// Microseconds: what PostgreSQL keeps, so a cursor made from a returned
-	// key compares equal to the stored row on both databases.
-	now := func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
-	return &Service{db: db, audit: auditor, opts: o, now: now, cache: newKeyCache(o.CheckTTL)}
+	return &Service{db: db, audit: auditor, opts: o, now: cursor.DBClock(o.Now), cache: newKeyCache(o.CheckTTL)}
 }
 
 // CreateInput is a new key.
@@ -239,7 +235,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput)
 	}
 	row.TokensPerMinute = in.TokensPerMinute
 	if in.ExpiresAt != nil {
-		e := in.ExpiresAt.UTC().Truncate(time.Microsecond)
+		e := cursor.DBTime(*in.ExpiresAt)
 		row.ExpiresAt = &e
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

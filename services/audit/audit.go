@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/cursor"
 )
 
 // Actor is the caller of an action, taken from the verified token and the
@@ -55,7 +56,7 @@ type Service struct {
 func New(db *gorm.DB) *Service {
 	// Microseconds: what PostgreSQL keeps, so a cursor built from a stored row
 	// compares equal to that row on both databases.
-	return &Service{db: db, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	return &Service{db: db, now: cursor.DBClock(nil)}
 }
 
 // Record writes e by actor inside tx (the action's transaction). Pass the
@@ -99,7 +100,7 @@ func Row(item Item, at time.Time) models.AuditEntry {
 		Details:      models.JSONMap(item.Entry.Details),
 		RequestID:    item.Actor.RequestID,
 		ClientIP:     item.Actor.ClientIP,
-		CreatedAt:    at.UTC().Truncate(time.Microsecond),
+		CreatedAt:    cursor.DBTime(at),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
@@ -67,10 +68,7 @@ type Users struct {
 // NewUsers returns the account store on db, hashing at bcrypt cost. now is the
 // clock of created_at and password_changed_at (time.Now when nil).
 func NewUsers(db *gorm.DB, cost int, now func() time.Time) *Users {
-	if now == nil {
-		now = time.Now
-	}
-	return &Users{db: db, cost: cost, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Users{db: db, cost: cost, now: cursor.DBClock(now)}
 }
 
 // ByID finds an account by id.

@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/cursor"
 )
 
 // Status is the life-cycle state of a reservation. pending is the only state
@@ -130,21 +131,15 @@ func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
 	if o.ReservationTTL <= 0 {
 		o.ReservationTTL = time.Hour
 	}
-	clock := o.Now
-	if clock == nil {
-		clock = time.Now
-	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{
-		db:      db,
-		audit:   auditor,
-		metrics: m,
-		// PostgreSQL keeps microseconds; truncating here makes a stored time
-		// equal the time the service returned (and the cursor it encodes).
-		now:          func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
+		db:           db,
+		audit:        auditor,
+		metrics:      m,
+		now:          cursor.DBClock(o.Now),
 		defaultLimit: o.DefaultLimit,
 		ttl:          o.ReservationTTL,
 		commitRatio:  o.CommitMaxRatio,

@@ -78,7 +78,7 @@ func Parse(token string, limit int, parseID func(string) (any, bool)) (Keyset, e
 // whole list before it (docs/PERFORMANCE.md, growth).
 func (k Keyset) Apply(q *gorm.DB) *gorm.DB {
 	if k.after != nil {
-		at := dbTime(k.after.At)
+		at := DBTime(k.after.At)
 		q = q.Where("created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))", at, at, at, k.key)
 	}
 	return q.Order("created_at DESC").Order("id DESC").Limit(k.limit + 1)
@@ -107,18 +107,28 @@ func Between(q *gorm.DB, since, until time.Time) (*gorm.DB, error) {
 		return nil, errs.Validation(errs.FieldError{Field: "until", Message: "must be after since"})
 	}
 	if !since.IsZero() {
-		q = q.Where("created_at >= ?", dbTime(since))
+		q = q.Where("created_at >= ?", DBTime(since))
 	}
 	if !until.IsZero() {
-		q = q.Where("created_at < ?", dbTime(until))
+		q = q.Where("created_at < ?", DBTime(until))
 	}
 	return q, nil
 }
 
-// dbTime is t as the lists store created_at: UTC, in microseconds (what
-// PostgreSQL keeps), so that a cursor made from a stored row compares equal
-// to that row on both databases.
-func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+// DBTime is t as the database keeps it: UTC, in microseconds (what
+// PostgreSQL keeps), so that a time a service returns equals the one it
+// stored, and a cursor made from a stored row compares equal to that row on
+// both databases.
+func DBTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// DBClock is clock (time.Now when nil) read as DBTime: the clock of a
+// service that stores what it reads.
+func DBClock(clock func() time.Time) func() time.Time {
+	if clock == nil {
+		clock = time.Now
+	}
+	return func() time.Time { return DBTime(clock()) }
+}
 
 // encode returns the opaque token of a position.
 func encode(at time.Time, id string) string {

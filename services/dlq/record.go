@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/golden-architecture/control-plane/models"
+	"github.com/golden-architecture/control-plane/services/cursor"
 )
 
 // Header names a producer sets when it dead-letters a message; matched
@@ -43,12 +44,9 @@ func toRow(m jetstream.Msg, prefix string) (models.DLQMessage, error) {
 		Headers:         headersToJSON(m.Headers()),
 		Error:           headerValue(m.Headers(), HeaderError),
 		ErrorCount:      attempts,
-		CreatedAt:       dbTime(created),
+		CreatedAt:       cursor.DBTime(created),
 	}, nil
 }
-
-// dbTime is t as both databases store it: UTC, microseconds.
-func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func newID() string {
 	if id, err := uuid.NewV7(); err == nil { // time-ordered keys keep the primary key index compact

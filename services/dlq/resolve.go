@@ -14,6 +14,7 @@ import (
 
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
@@ -84,7 +85,7 @@ func (s *Service) Resolve(ctx context.Context, actor audit.Actor, id string, r R
 // claim reserves an unresolved message for this resolve while it publishes.
 func (s *Service) claim(ctx context.Context, id string) (string, error) {
 	token := uuid.NewString()
-	now := dbTime(s.now())
+	now := cursor.DBTime(s.now())
 	res := s.db.WithContext(ctx).Model(&models.DLQMessage{}).
 		Where("id = ? AND NOT resolved AND (claim_token IS NULL OR claim_expires_at < ?)", id, now).
 		Updates(map[string]any{"claim_token": token, "claim_expires_at": now.Add(s.claimTTL)})
@@ -132,7 +133,7 @@ func (s *Service) publish(ctx context.Context, row models.DLQMessage) error {
 // mark sets the message resolved (and requeued) with its audit entry in one
 // transaction. With a claim token only the claim holder may mark it.
 func (s *Service) mark(ctx context.Context, actor audit.Actor, row models.DLQMessage, note string, requeued bool, token string) error {
-	now := dbTime(s.now())
+	now := cursor.DBTime(s.now())
 	by := actor.Name()
 	set := map[string]any{
 		"resolved": true, "resolved_at": now, "resolved_by": by, "resolution_notes": note,

@@ -15,6 +15,7 @@ import (
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/budget"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 )
@@ -286,4 +287,4 @@ func (s *Service) release(ctx context.Context, actor audit.Actor, in ChatInput, 
 }
 
 // now is the clock in UTC to the microsecond (what PostgreSQL keeps).
-func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
+func (s *Service) now() time.Time { return cursor.DBTime(s.o.Now()) }

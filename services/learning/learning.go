@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 	"github.com/golden-architecture/control-plane/services/llmcheck"
 )
@@ -84,13 +85,9 @@ func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock := o.Now
-	if clock == nil {
-		clock = time.Now
-	}
 	return &Service{
 		db: db, audit: auditor, tenants: o.Tenants, checker: o.Checker, metrics: m,
-		now: func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
+		now: cursor.DBClock(o.Now),
 	}, nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 	"github.com/golden-architecture/control-plane/services/llmcheck"
 	"github.com/golden-architecture/control-plane/services/work"
@@ -85,15 +86,9 @@ func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock := o.Now
-	if clock == nil {
-		clock = time.Now
-	}
 	return &Service{
 		db: db, audit: auditor, checker: o.Checker, escalations: o.Escalations, metrics: m,
-		// Microseconds: what PostgreSQL keeps, so a cursor made from a
-		// returned item compares equal to the stored row on both databases.
-		now: func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
+		now: cursor.DBClock(o.Now),
 	}, nil
 }
 

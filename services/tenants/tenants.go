@@ -78,7 +78,7 @@ type Service struct {
 func New(db *gorm.DB, auditor Auditor) *Service {
 	// Microseconds: what PostgreSQL keeps, so a cursor made from a returned
 	// tenant compares equal to the stored row on both databases.
-	return &Service{db: db, audit: auditor, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	return &Service{db: db, audit: auditor, now: cursor.DBClock(nil)}
 }
 
 // CreateInput is a new tenant.

@@ -26,6 +26,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/services/audit"
+	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 )
 
@@ -82,15 +83,9 @@ func New(db *gorm.DB, auditor Auditor, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock := o.Now
-	if clock == nil {
-		clock = time.Now
-	}
 	return &Service{
 		db: db, audit: auditor, tenants: o.Tenants, metrics: m,
-		// Microseconds: what PostgreSQL keeps, so a cursor made from a
-		// returned item compares equal to the stored row on both databases.
-		now: func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
+		now: cursor.DBClock(o.Now),
 	}, nil
 }
 
