@@ -52,6 +52,9 @@ type Approval struct {
 	ReservationID string
 	Allocated     int64
 	ExpiresAt     time.Time
+	// Available is what the budget had left after this reservation, as the
+	// transaction that approved it saw it (0 for a replay).
+	Available int64
 	// Replayed is true when this is the stored answer of an earlier call
 	// with the same idempotency key.
 	Replayed bool
@@ -277,7 +280,7 @@ func (s *Service) reserveTx(ctx context.Context, tx *gorm.DB, calls []reserveCal
 		entries = append(entries, audit.Item{Actor: c.actor, Entry: audit.Entry{
 			Action: ActionRequest, ResourceType: resourceReservation, ResourceID: row.ID, Details: details,
 		}})
-		out[i].out = Approval{ReservationID: row.ID, Allocated: row.Tokens, ExpiresAt: row.ExpiresAt}
+		out[i].out = Approval{ReservationID: row.ID, Allocated: row.Tokens, ExpiresAt: row.ExpiresAt, Available: left[k]}
 	}
 	if len(rows) == 0 {
 		return errNoneApproved

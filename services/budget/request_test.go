@@ -19,8 +19,8 @@ func TestRequestCommitState(t *testing.T) {
 	ctx := context.Background()
 
 	a := f.request(t, req(1000))
-	if a.Allocated != 1000 || a.Replayed || a.ReservationID == "" {
-		t.Fatalf("approval = %+v, want 1000 allocated, not replayed, an id", a)
+	if a.Allocated != 1000 || a.Replayed || a.ReservationID == "" || a.Available != 99_000 {
+		t.Fatalf("approval = %+v, want 1000 allocated, not replayed, an id, 99 000 left", a)
 	}
 	if want := f.clock.Now().Add(time.Hour); !a.ExpiresAt.Equal(want) {
 		t.Errorf("expires_at = %v, want %v", a.ExpiresAt, want)
@@ -140,7 +140,7 @@ func TestIdempotency(t *testing.T) {
 		f.clock.Advance(time.Minute)
 		again := f.request(t, in)
 		want := first
-		want.Replayed = true
+		want.Replayed, want.Available = true, 0 // a replay does not say what is left
 		if diff := cmp.Diff(want, again); diff != "" {
 			t.Errorf("replay (-want +got):\n%s", diff)
 		}

@@ -32,7 +32,7 @@ import (
 const reserveAloneSQL = `WITH b AS (
   UPDATE budget_limits SET reserved = reserved + @tokens ::bigint, updated_at = @now ::timestamptz
   WHERE tenant_id = @tenant ::text AND project_id = @project ::text AND total_limit - used - reserved >= @tokens ::bigint
-  RETURNING 1),
+  RETURNING total_limit - used - reserved AS available),
 r AS (
   INSERT INTO budget_reservations (id, tenant_id, project_id, task_id, model, purpose, tokens, status,
     idempotency_key, request_hash, created_by, created_at, expires_at, principal_id)
@@ -43,7 +43,7 @@ l AS (
   INSERT INTO budget_transactions (reservation_id, tenant_id, project_id, kind, delta_reserved, delta_used, actor, request_id, at)
   SELECT r.id, @tenant ::text, @project ::text, 'reserve', @tokens ::bigint, 0, @actor ::text, @request_id ::text, @now ::timestamptz FROM r),
 a AS (` + auditInsert + ` FROM r)
-SELECT count(*) FROM r`
+SELECT b.available FROM b, r`
 
 // GORM's named arguments end at a space, so a cast is written "@name ::type".
 
@@ -88,14 +88,14 @@ func (s *Service) reserveAlone(ctx context.Context, c reserveCall) (a Approval, 
 	} {
 		args[k] = v
 	}
-	var n int64
-	if err := s.db.WithContext(ctx).Raw(reserveAloneSQL, args).Scan(&n).Error; err != nil {
+	var available []int64
+	if err := s.db.WithContext(ctx).Raw(reserveAloneSQL, args).Scan(&available).Error; err != nil {
 		return Approval{}, false, fmt.Errorf("budget: reserve: %w", s.translate(err))
 	}
-	if n == 0 {
+	if len(available) == 0 {
 		return Approval{}, false, nil
 	}
-	return Approval{ReservationID: id.String(), Allocated: in.EstimatedTokens, ExpiresAt: now.Add(s.ttl)}, true, nil
+	return Approval{ReservationID: id.String(), Allocated: in.EstimatedTokens, ExpiresAt: now.Add(s.ttl), Available: available[0]}, true, nil
 }
 
 // settleAloneSQL moves one pending reservation of the budget to @status

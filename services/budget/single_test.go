@@ -34,8 +34,8 @@ func TestLoneCallsStoreWhatBatchesStore(t *testing.T) {
 	viaTx := in
 	viaTx.IdempotencyKey, viaTx.Also = "batched", noop // Also keeps a call on the transaction path
 	batched := f.request(t, viaTx)
-	if alone.Allocated != 1000 || alone.ExpiresAt.IsZero() {
-		t.Errorf("approval = %+v", alone)
+	if alone.Allocated != 1000 || alone.ExpiresAt.IsZero() || alone.Available != 98_999 || batched.Available != 97_999 {
+		t.Errorf("approvals = %+v, %+v; want 98 999 and 97 999 left", alone, batched)
 	}
 	sameRows(t, f, alone.ReservationID, batched.ReservationID)
 
