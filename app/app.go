@@ -29,6 +29,7 @@ import (
 	"github.com/golden-architecture/control-plane/platform/redisconn"
 	"github.com/golden-architecture/control-plane/platform/tracing"
 	"github.com/golden-architecture/control-plane/services/breaker"
+	"github.com/golden-architecture/control-plane/services/gateway"
 	"github.com/golden-architecture/control-plane/services/health"
 	"github.com/golden-architecture/control-plane/services/ratelimit"
 	"github.com/golden-architecture/control-plane/services/tenants"
@@ -69,6 +70,10 @@ type App struct {
 	// workers run in the background from Start until the context ends.
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup
+
+	// gateway is the LLM gateway, whose streams' bookkeeping runs after
+	// their answers (Close waits for it).
+	gateway *gateway.Service
 
 	// tracing is the tracer provider of the gateway's spans: no-op unless
 	// OTEL_EXPORTER_OTLP_ENDPOINT is set; Close flushes it.
@@ -265,10 +270,21 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close waits for the background workers, then closes NATS, the Redis
-// clients and the database, in that order.
+// Settled returns once the work that follows answers is done: the LLM
+// gateway's commit of every stream that has ended. Close calls it; tests
+// call it before reading what a stream stored.
+func (a *App) Settled() {
+	if a.gateway != nil {
+		a.gateway.Wait()
+	}
+}
+
+// Close waits for the background workers and the work that follows
+// answers, then closes NATS, the Redis clients and the database, in that
+// order.
 func (a *App) Close() {
 	a.wg.Wait()
+	a.Settled()
 	if a.tracing != nil {
 		// Flush the spans not yet exported; a collector that does not
 		// answer delays the stop by at most the timeout.

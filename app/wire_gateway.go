@@ -64,6 +64,7 @@ func (a *App) wireGateway(deps *handlers.Deps, ledger *budget.Service) error {
 		Timeout:        a.cfg.LLMRequestTimeout,
 		CommitMaxRatio: a.cfg.BudgetCommitMaxRatio,
 		AbandonAfter:   a.cfg.BudgetReservationTTL,
+		EarlyStart:     a.cfg.LLMEarlyStart,
 		DeadLetters:    &gatewayDeadLetters{prefix: a.cfg.DLQSubjectPrefix, publish: a.guardPublisher(&dlq.NATSPublisher{Conn: a.bus.Conn, JS: a.bus.JS})},
 		Registerer:     a.registry,
 		Tracer:         a.tracing.Tracer("github.com/golden-architecture/control-plane/services/gateway"),
@@ -77,6 +78,7 @@ func (a *App) wireGateway(deps *handlers.Deps, ledger *budget.Service) error {
 	if err != nil {
 		return fmt.Errorf("LLM gateway: %w", err)
 	}
+	a.gateway = svc
 	deps.Resources = append(deps.Resources, &handlers.Gateway{Service: svc, Tenants: a.tenants, DefaultTenant: a.cfg.DefaultTenant})
 	return nil
 }

@@ -86,6 +86,9 @@ type Config struct {
 	AnthropicBaseURL string
 	// LLMRequestTimeout bounds one provider call (a whole stream).
 	LLMRequestTimeout time.Duration
+	// LLMEarlyStart lets a call on a budget with clear room start its
+	// provider call beside its reservation (LLM_EARLY_START).
+	LLMEarlyStart bool
 
 	// OTELExporterOTLPEndpoint is the OTLP/HTTP collector the gateway's
 	// spans go to; empty turns tracing off (a no-op tracer).
@@ -224,6 +227,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AnthropicAPIKey:   l.secret("ANTHROPIC_API_KEY", ""),
 		AnthropicBaseURL:  l.str("ANTHROPIC_BASE_URL", DefaultAnthropicBaseURL),
 		LLMRequestTimeout: l.durIn("LLM_REQUEST_TIMEOUT", 2*time.Minute, time.Second, time.Hour),
+		LLMEarlyStart:     l.boolean("LLM_EARLY_START", true),
 
 		OTELExporterOTLPEndpoint: l.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
 		OTELServiceName:          l.str("OTEL_SERVICE_NAME", "control-plane"),

@@ -73,6 +73,7 @@ func (c Config) Redacted() map[string]any {
 		"ANTHROPIC_API_KEY":           mask(c.AnthropicAPIKey),
 		"ANTHROPIC_BASE_URL":          maskURL(c.AnthropicBaseURL),
 		"LLM_REQUEST_TIMEOUT":         c.LLMRequestTimeout.String(),
+		"LLM_EARLY_START":             c.LLMEarlyStart,
 		"OTEL_EXPORTER_OTLP_ENDPOINT": maskURL(c.OTELExporterOTLPEndpoint),
 		"OTEL_SERVICE_NAME":           c.OTELServiceName,
 		"METRICS_BEARER_TOKEN":        mask(c.MetricsBearerToken),

@@ -202,6 +202,7 @@ func TestDashboard(t *testing.T) {
 		"llm_cost_usd_total",
 		"llm_request_duration_seconds_bucket",
 		"llm_time_to_first_token_seconds_bucket",
+		"llm_early_starts_total",
 	} {
 		t.Run("uses "+metric, func(t *testing.T) {
 			if !strings.Contains(exprs, metric) {

@@ -20,7 +20,7 @@ func newAnthropicServer(t *testing.T) (*gatewayServer, *testenv.FakeAnthropic) {
 	t.Helper()
 	fake := testenv.NewFakeAnthropic(t)
 	srv := testenv.Quick(t, "LLM_MODELS", anthropicModels, "ANTHROPIC_API_KEY", "sk-ant-test", "ANTHROPIC_BASE_URL", fake.URL())
-	t.Cleanup(func() { checkBudgetLedger(t, srv.App.DB().DB) })
+	t.Cleanup(func() { srv.App.Settled(); checkBudgetLedger(t, srv.App.DB().DB) })
 	return &gatewayServer{Server: srv, admin: srv.Token(t, "admin")}, fake
 }
 

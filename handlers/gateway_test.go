@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -30,7 +31,7 @@ func newGatewayServer(t testing.TB, kv ...string) *gatewayServer {
 	t.Helper()
 	fake := testenv.NewFakeOpenAI(t)
 	srv := testenv.Quick(t, append([]string{"LLM_MODELS", testenv.FakeModels, "OPENAI_BASE_URL", fake.URL() + "/v1"}, kv...)...)
-	t.Cleanup(func() { checkBudgetLedger(t, srv.App.DB().DB) })
+	t.Cleanup(func() { srv.App.Settled(); checkBudgetLedger(t, srv.App.DB().DB) })
 	return &gatewayServer{Server: srv, fake: fake, admin: srv.Token(t, "admin")}
 }
 
@@ -56,8 +57,10 @@ func chatBody(maxTokens int, extra string) string {
 	return fmt.Sprintf(`{"model":"fake-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":%d%s}`, maxTokens, extra)
 }
 
+// budget reads a budget once the streams that ended have settled.
 func (s *gatewayServer) budget(t *testing.T, tenant, project string) models.BudgetLimit {
 	t.Helper()
+	s.App.Settled()
 	var b models.BudgetLimit
 	if err := s.App.DB().DB.Where("tenant_id = ? AND project_id = ?", tenant, project).Take(&b).Error; err != nil {
 		t.Fatalf("budget %s/%s: %v", tenant, project, err)
@@ -65,8 +68,10 @@ func (s *gatewayServer) budget(t *testing.T, tenant, project string) models.Budg
 	return b
 }
 
+// calls reads the stored calls once the streams that ended have settled.
 func (s *gatewayServer) calls(t *testing.T) []models.LLMCall {
 	t.Helper()
+	s.App.Settled()
 	var rows []models.LLMCall
 	if err := s.App.DB().DB.Order("created_at").Find(&rows).Error; err != nil {
 		t.Fatal(err)
@@ -182,6 +187,67 @@ func TestGatewayStreamWithTheOpenAISDK(t *testing.T) {
 	}
 	if b := s.budget(t, "default", "default"); b.Used != 34 {
 		t.Errorf("used = %d, want 34", b.Used)
+	}
+}
+
+// A stream's answer ends before its commit: the client reads the whole
+// answer while the budget row is locked by another transaction, the call's
+// worst case stays reserved meanwhile, and the commit lands (and Settled
+// returns) once the row is free.
+func TestGatewayStreamEndsBeforeItsCommit(t *testing.T) {
+	s := newGatewayServer(t)
+	s.fake.Set(func(f *testenv.FakeOpenAI) { f.ChunkDelay = 20 * time.Millisecond })
+	// A stream that waited for its commit would never end here: give up.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.HTTP.URL+"/api/v1/chat/completions",
+		strings.NewReader(chatBody(100, `,"stream":true`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	r := bufio.NewReader(resp.Body)
+	first, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(first, "data: {") {
+		t.Fatalf("first line %q, %v", first, err)
+	}
+	// The reservation is stored (the first chunk came after it); hold the
+	// budget row until the answer is read.
+	tx := s.App.DB().DB.Begin()
+	defer tx.Rollback()
+	if err := tx.Exec("UPDATE budget_limits SET total_limit = total_limit WHERE tenant_id = ? AND project_id = ?", "default", "default").Error; err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(r)
+	if err != nil || !strings.HasSuffix(string(rest), "data: [DONE]\n\n") {
+		t.Fatalf("rest of the stream %q, %v", rest, err)
+	}
+	var b models.BudgetLimit
+	if err := tx.Where("tenant_id = ? AND project_id = ?", "default", "default").Take(&b).Error; err != nil {
+		t.Fatal(err)
+	}
+	if b.Used != 0 || b.Reserved != 110 {
+		t.Errorf("budget when the answer ended = used %d, reserved %d; want 0, 110 (the worst case, not yet committed)", b.Used, b.Reserved)
+	}
+	settled := make(chan struct{})
+	go func() { s.App.Settled(); close(settled) }()
+	select {
+	case <-settled:
+		t.Fatal("Settled returned while the commit could not run")
+	case <-time.After(200 * time.Millisecond):
+	}
+	tx.Rollback()
+	<-settled
+	if b := s.budget(t, "default", "default"); b.Used != 17 || b.Reserved != 0 {
+		t.Errorf("budget after the commit = used %d, reserved %d; want 17, 0", b.Used, b.Reserved)
+	}
+	if rows := s.calls(t); len(rows) != 1 || rows[0].Status != "succeeded" || rows[0].CompletionTokens != 7 {
+		t.Errorf("calls = %+v", rows)
 	}
 }
 

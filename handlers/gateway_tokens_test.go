@@ -26,6 +26,7 @@ func chatAsKey(t *testing.T, c *testenv.Client, secret string, maxTokens int) *t
 func (s *gatewayServer) count(t *testing.T, model any) int64 {
 	t.Helper()
 	var n int64
+	s.App.Settled()
 	if err := s.App.DB().DB.Model(model).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}

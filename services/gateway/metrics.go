@@ -14,6 +14,10 @@ type metrics struct {
 	cost     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	ttft     *prometheus.HistogramVec
+	// earlyStarts counts the calls whose provider call started beside
+	// their reservation, by how the reservation ended: "refused" ones were
+	// cancelled upstream (their cost, if any, is the platform's).
+	earlyStarts *prometheus.CounterVec
 }
 
 func newMetrics(r prometheus.Registerer) (*metrics, error) {
@@ -35,8 +39,11 @@ func newMetrics(r prometheus.Registerer) (*metrics, error) {
 			Name: "llm_time_to_first_token_seconds", Help: "Time from the request to the first chunk of a streamed LLM gateway call.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 		}, []string{"model"}),
+		earlyStarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "llm_early_starts_total", Help: "LLM gateway calls whose provider call started beside their reservation (LLM_EARLY_START), by the reservation's outcome (reserved, refused: the provider call was cancelled).",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.tokens, m.cost, m.duration, m.ttft} {
+	for _, c := range []prometheus.Collector{m.requests, m.tokens, m.cost, m.duration, m.ttft, m.earlyStarts} {
 		if err := r.Register(c); err != nil {
 			return nil, err
 		}

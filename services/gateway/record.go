@@ -39,24 +39,90 @@ type record struct {
 // the client has gone away.
 const settleTimeout = 30 * time.Second
 
-// begin answers a retry from the stored call of its idempotency key, or
-// charges the call's worst case to its key's tokens-per-minute window,
-// reserves it on the budget and stores the call as pending.
-func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c *call) (_ *record, _ *ChatResult, err error) {
+// begin admits a call and starts its reservation. A retry of a stored call
+// is answered from it (replay); otherwise the call's worst case is charged
+// to its key's tokens-per-minute window and reserved on its budget, with
+// the call stored as pending in the reservation's transaction. When this
+// process saw the budget with room for the call (headroom), the reservation
+// runs beside the provider call: begin returns at once, with a context that
+// is cancelled if the reservation fails, and the caller waits for it before
+// anything reaches the client. Otherwise the reservation is done, or has
+// failed (err), when begin returns.
+func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c *call) (context.Context, *reservation, *ChatResult, error) {
 	if in.IdempotencyKey != "" {
 		if res, found, err := s.replay(ctx, actor, in, c); found || err != nil {
-			return nil, res, err
+			return nil, nil, res, err
 		}
 	}
 	grant, err := s.takeTokens(ctx, in, c)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	r := &reservation{done: make(chan struct{}), cancel: func(error) {}}
+	if !s.o.EarlyStart || !s.headroom.reserving(headroomKey{in.TenantID, in.ProjectID}, c.estimate(), s.o.Now()) {
+		defer close(r.done)
+		r.rec, r.replay, r.err = s.reserve(ctx, actor, in, c, grant)
+		if r.rec == nil {
+			return nil, nil, r.replay, r.err
+		}
+		return ctx, r, nil, nil
+	}
+	early, cancel := context.WithCancelCause(ctx)
+	r.cancel = cancel
+	go func() {
+		defer close(r.done)
+		r.rec, r.replay, r.err = s.reserve(ctx, actor, in, c, grant)
+		outcome := "reserved"
+		if r.rec == nil {
+			outcome = "refused"
+			cancel(errNotReserved)
+		}
+		s.metrics.earlyStarts.WithLabelValues(outcome).Inc()
+	}()
+	return early, r, nil, nil
+}
+
+// reservation is a call's reservation, made before its provider call or
+// beside it (begin).
+type reservation struct {
+	done chan struct{}
+	// rec is the call in flight; nil when the reservation failed (err) or
+	// found the stored call of a concurrent retry with the same key
+	// (replay).
+	rec    *record
+	replay *ChatResult
+	err    error
+	// cancel ends the context of the provider call begin returned.
+	cancel context.CancelCauseFunc
+}
+
+// errNotReserved cancels a provider call whose reservation failed.
+var errNotReserved = errors.New("gateway: the call's reservation failed")
+
+// wait returns the reservation's outcome once it is known.
+func (r *reservation) wait() (*record, *ChatResult, error) {
+	<-r.done
+	return r.rec, r.replay, r.err
+}
+
+// reserve reserves the call's worst case on its budget and stores the call
+// as pending in the same transaction; a call that reserved nothing gives
+// its key's tokens back. It tells the headroom what the budget had left.
+func (s *Service) reserve(ctx context.Context, actor audit.Actor, in ChatInput, c *call, grant ratelimit.TokenGrant) (_ *record, _ *ChatResult, err error) {
 	defer func() {
 		if err != nil {
 			s.settleTokens(ctx, grant, 0) // nothing was sent: give it all back
 		}
 	}()
+	var left struct {
+		available int64
+		known     bool
+	}
+	if s.o.EarlyStart { // begin counted this reservation as running
+		defer func() {
+			s.headroom.reserved(headroomKey{in.TenantID, in.ProjectID}, c.estimate(), left.available, left.known, s.o.Now())
+		}()
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: new call id: %w", err)
@@ -82,6 +148,10 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 		},
 	})
 	endSpan(span, err)
+	left.available, left.known = a.Available, err == nil
+	if err != nil {
+		left.available, left.known = availableOf(err)
+	}
 	switch {
 	case err == nil:
 		rec.reservation = a.ReservationID
@@ -100,6 +170,16 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 		return nil, nil, errs.New(errs.CodeConflict, "a call with this idempotency key is still running; retry shortly")
 	}
 	return nil, nil, err
+}
+
+// availableOf reads what a budget.insufficient refusal says was available.
+func availableOf(err error) (int64, bool) {
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Code != errs.CodeBudgetInsufficient {
+		return 0, false
+	}
+	n, ok := e.Details["available"].(int64)
+	return n, ok
 }
 
 // replay answers from the call stored under the caller's key: its answer

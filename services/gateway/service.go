@@ -90,7 +90,12 @@ type Options struct {
 	// has expired), and a retry with its idempotency key takes it over.
 	// Default one hour.
 	AbandonAfter time.Duration
-	Registerer   prometheus.Registerer
+	// EarlyStart lets a call on a budget this process saw with room for it
+	// start its provider call beside its reservation instead of after it
+	// (headroom); nothing reaches the client before the reservation is
+	// stored, and a refused one cancels the provider call.
+	EarlyStart bool
+	Registerer prometheus.Registerer
 	// Tracer records a span per call with children for the budget steps
 	// and each provider attempt (nil: a no-op tracer, nothing recorded).
 	Tracer trace.Tracer
@@ -107,6 +112,11 @@ type Service struct {
 	o       Options
 	models  map[string]Model
 	metrics *metrics
+	// afterAnswer runs the bookkeeping of streams whose answer has ended.
+	afterAnswer pending
+	// headroom decides which calls start before their reservation is
+	// stored (Options.EarlyStart).
+	headroom headroom
 }
 
 // New returns a gateway; it starts without models or providers (the
@@ -146,6 +156,12 @@ func New(o Options) (*Service, error) {
 	}
 	return s, nil
 }
+
+// Wait returns once the bookkeeping of every ended stream is done: its
+// commit or release and its call's row, which run after the answer's last
+// byte. Shutdown calls it after the HTTP server stopped, before the
+// database closes; tests call it before reading what a stream stored.
+func (s *Service) Wait() { s.afterAnswer.wait() }
 
 // Models lists the models a call may name: those whose provider is
 // configured, sorted by name. With none it is 503 naming what to set.
@@ -244,20 +260,28 @@ func (s *Service) Chat(ctx context.Context, actor audit.Actor, in ChatInput) (_ 
 		return ChatResult{}, errs.Validation(errs.FieldError{Field: "stream", Message: "a stream is served by ChatStream"})
 	}
 	started := s.o.Now()
-	rec, replay, err := s.begin(ctx, actor, in, c)
-	if err != nil || replay != nil {
-		if replay != nil {
-			span.SetAttributes(attribute.Bool(attrReplayed, true))
-			return *replay, nil
-		}
+	callCtx, r, replay, err := s.begin(ctx, actor, in, c)
+	if replay != nil {
+		span.SetAttributes(attribute.Bool(attrReplayed, true))
+		return *replay, nil
+	}
+	if err != nil {
 		return ChatResult{}, err
 	}
+	defer r.cancel(nil)
 	var done Completion
-	err = s.attempt(ctx, c, func(ctx context.Context, p Provider, up Upstream) (bool, error) {
+	err = s.attempt(callCtx, c, func(ctx context.Context, p Provider, up Upstream) (bool, error) {
 		done, err = p.Complete(ctx, up)
 		return false, err
 	})
-	if err != nil {
+	rec, replay, rerr := r.wait()
+	switch {
+	case replay != nil:
+		span.SetAttributes(attribute.Bool(attrReplayed, true))
+		return *replay, nil
+	case rec == nil: // started early and not reserved: the answer is dropped
+		return ChatResult{}, rerr
+	case err != nil:
 		s.fail(ctx, actor, in, c, rec, err, started)
 		return ChatResult{}, publicError(err)
 	}

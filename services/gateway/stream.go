@@ -38,7 +38,9 @@ var errClientGone = errors.New("the client went away")
 // counts against the provider) and answered as an error; after it, the
 // stream ends. A client that goes away cancels the upstream call, and the
 // tokens used so far are committed: the provider's usage when it sent it,
-// else the prompt estimate plus the streamed text's.
+// else the prompt estimate plus the streamed text's. The commit runs in the
+// background, beside the stream's end instead of before it (Wait waits for
+// it).
 func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInput, w ChunkWriter) (err error) {
 	ctx, span := s.startCall(ctx, actor)
 	defer func() { endSpan(span, err) }()
@@ -51,15 +53,14 @@ func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInpu
 		return errs.Validation(errs.FieldError{Field: "stream", Message: "must be true for ChatStream"})
 	}
 	started := s.o.Now()
-	rec, replay, err := s.begin(ctx, actor, in, c)
-	if err != nil || replay != nil {
-		if replay != nil {
-			// Only a stored non-stream answer replays, and its body hash
-			// differs from a stream's; unreachable but kept safe.
-			return errs.New(errs.CodeConflict, "a stream is not replayed")
-		}
+	callCtx, r, replay, err := s.begin(ctx, actor, in, c)
+	if replay != nil {
+		return streamNotReplayed()
+	}
+	if err != nil {
 		return err
 	}
+	defer r.cancel(nil)
 	includeUsage := wantsUsage(c.req.StreamOptions)
 	var (
 		sent      bool
@@ -69,7 +70,14 @@ func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInpu
 		reported  bool
 		model     string
 	)
+	var rec *record
 	relay := func(chunk []byte) error {
+		if rec == nil {
+			// Nothing reaches the client before the reservation is stored.
+			if rec, _, _ = r.wait(); rec == nil {
+				return errNotReserved
+			}
+		}
 		var view struct {
 			Choices []struct {
 				Delta struct {
@@ -102,11 +110,18 @@ func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInpu
 		sent = true
 		return nil
 	}
-	err = s.attempt(ctx, c, func(ctx context.Context, p Provider, up Upstream) (bool, error) {
+	err = s.attempt(callCtx, c, func(ctx context.Context, p Provider, up Upstream) (bool, error) {
 		var err error
 		usage, reported, err = p.Stream(ctx, up, relay)
 		return sent, err
 	})
+	rec, replay, rerr := r.wait()
+	switch {
+	case replay != nil:
+		return streamNotReplayed()
+	case rec == nil: // started early and not reserved: nothing was sent
+		return rerr
+	}
 	if !reported {
 		usage = Usage{PromptTokens: c.promptEstimate, CompletionTokens: textTokens(textBytes), Estimated: true}
 	}
@@ -115,9 +130,13 @@ func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInpu
 	}
 	switch {
 	case err == nil:
-		// Settled before [DONE], so a client that reads its budget after
-		// the stream ended sees the call committed.
-		s.settle(ctx, actor, in, c, rec, usage, nil, outcome{status: "ok", ttft: ttft, started: started})
+		// The commit runs beside the end of the answer, so its transaction
+		// adds nothing to the client's wait; it is counted before [DONE]
+		// is sent, so Wait after the stream covers it. Until it is done the
+		// call's worst case stays reserved: the budget is never
+		// over-allocated, only briefly under-used.
+		o := outcome{status: "ok", ttft: ttft, started: started}
+		s.afterAnswer.run(func() { s.settle(ctx, actor, in, c, rec, usage, nil, o) })
 		if werr := w.Done(); werr != nil {
 			return &StreamBroken{Err: werr, ClientGone: true}
 		}
@@ -127,13 +146,18 @@ func (s *Service) ChatStream(ctx context.Context, actor audit.Actor, in ChatInpu
 		return publicError(err)
 	}
 	gone := errors.Is(err, errClientGone) || errors.Is(err, context.Canceled) || ctx.Err() != nil
-	status := "error"
+	o := outcome{status: "error", err: err, ttft: ttft, started: started}
 	if gone {
-		status = "cancelled"
+		o.status = "cancelled"
 	}
-	s.settle(ctx, actor, in, c, rec, usage, nil, outcome{status: status, err: err, ttft: ttft, started: started})
+	s.afterAnswer.run(func() { s.settle(ctx, actor, in, c, rec, usage, nil, o) })
 	return &StreamBroken{Err: err, ClientGone: gone}
 }
+
+// streamNotReplayed answers a stream whose idempotency key found a stored
+// call: only non-stream answers are stored, and their body hash differs
+// from a stream's, so it is unreachable but kept safe.
+func streamNotReplayed() error { return errs.New(errs.CodeConflict, "a stream is not replayed") }
 
 // wantsUsage reads stream_options.include_usage of the client's request.
 func wantsUsage(raw json.RawMessage) bool {

@@ -289,6 +289,15 @@ func TestTracingStreamSpan(t *testing.T) {
 	}
 	wantAttrs(t, cs[0], map[string]any{"gateway.stream": true, "gen_ai.response.model": "fake-upstream-2026",
 		"gen_ai.usage.input_tokens": int64(10), "gen_ai.usage.output_tokens": int64(3)})
+	// The commit runs after the answer ended, as a child of the call's span.
+	g.svc.Wait()
+	settle := byName(g.spans.Ended())[gateway.SpanSettle]
+	if len(settle) != 1 || settle[0].Parent().SpanID() != cs[0].SpanContext().SpanID() || g.budget.commits != 1 {
+		t.Fatalf("settle spans %d, commits %d; want one settle span under the call's", len(settle), g.budget.commits)
+	}
+	if rows := g.dbt(t); len(rows) != 1 || rows[0].Status != "succeeded" || rows[0].CompletionTokens != 3 {
+		t.Errorf("llm_calls = %+v", rows)
+	}
 }
 
 // Without a tracer nothing is recorded and the client's traceparent goes
