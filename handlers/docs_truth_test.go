@@ -407,6 +407,7 @@ var scenarios = map[string]func(s *scenario){
 		s.sendTo(llm, "same key, other body", testenv.Request{Token: admin, Body: chatBody(11, ""), Header: key})
 		streamKey := map[string]string{"Idempotency-Key": "truth-stream"}
 		s.sendTo(llm, "a stream with a key", testenv.Request{Token: admin, Body: chatBody(10, `,"stream":true`), Header: streamKey})
+		llm.App.Settled() // a stream is committed beside its end: a retry a moment later finds it settled
 		s.sendTo(llm, "the stream's key again", testenv.Request{Token: admin, Body: chatBody(10, `,"stream":true`), Header: streamKey})
 	},
 	"GET /api/v1/audit": func(s *scenario) {
