@@ -70,17 +70,26 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		return err
 	}
 	defer db.Close()
-	store := auth.NewUsers(db.DB, cfg.BcryptCost, nil)
+	auditor := audit.New(db.DB)
+	// The service of the HTTP user routes, so an account changed here is
+	// validated and audited the same way; it signs and checks no token, so
+	// it needs neither keys nor the lockout store.
+	svc, err := auth.New(auth.NewUsers(db.DB, cfg.BcryptCost, nil), nil, nil, auditor, quietLog(), nil,
+		auth.Options{DefaultTenant: cfg.DefaultTenant})
+	if err != nil {
+		return err
+	}
+	actor := cliActor(getenv, "users "+sub)
 	if sub == "create" {
 		// The server does this at start; a first command before any start
 		// needs DEFAULT_TENANT to exist too.
-		if err := tenants.New(db.DB, audit.New(db.DB)).Backfill(ctx, cfg.DefaultTenant); err != nil {
+		if err := tenants.New(db.DB, auditor).Backfill(ctx, cfg.DefaultTenant); err != nil {
 			return err
 		}
 		if *tenant == "" && auth.Role(*role) != auth.RoleAdmin {
 			*tenant = cfg.DefaultTenant
 		}
-		u, err := store.Create(ctx, *username, password, auth.Role(*role), *tenant)
+		u, err := svc.CreateUser(ctx, actor, auth.NewUser{Username: *username, Password: password, Role: auth.Role(*role), TenantID: *tenant})
 		if err != nil {
 			return cliError(err)
 		}
@@ -91,11 +100,28 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		fmt.Fprintf(stdout, "created user %s (role %s, %s, id %s)\n", u.Username, u.Role, where, u.ID)
 		return nil
 	}
-	if err := store.SetPassword(ctx, *username, password); err != nil {
+	u, err := svc.Users().ByUsername(ctx, *username)
+	if err != nil {
 		return cliError(err)
 	}
-	fmt.Fprintf(stdout, "password of %s changed; tokens issued before now no longer verify\n", auth.NormalizeUsername(*username))
+	if u, err = svc.ResetPassword(ctx, actor, u.ID, password); err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(stdout, "password of %s changed; tokens issued before now no longer verify\n", u.Username)
 	return nil
+}
+
+// cliActor is who the audit trail records for a change made from the
+// command line: no account logged in, so the principal is "cli", with the
+// OS user ($USER) when known, as "cli:alice". That name is for the record,
+// not a credential: whoever runs the command holds the database already.
+// The request id names the command, as "cli:users create".
+func cliActor(getenv func(string) string, command string) audit.Actor {
+	who := "cli"
+	if u := strings.TrimSpace(getenv("USER")); u != "" {
+		who += ":" + u
+	}
+	return audit.Actor{PrincipalID: who, Username: who, RequestID: "cli:" + command}
 }
 
 // readPassword asks for the password without echo when stdin is a terminal,

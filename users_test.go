@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/golden-architecture/control-plane/config"
@@ -15,6 +16,7 @@ import (
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/platform/database"
+	"github.com/golden-architecture/control-plane/services/audit"
 )
 
 // cliEnv is the environment of one subcommand run: a fresh database (SQLite,
@@ -39,6 +41,7 @@ func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) (
 
 func TestUsersCommand(t *testing.T) {
 	env, _ := cliEnv(t)
+	env["USER"] = "ops"
 	steps := []struct {
 		name    string
 		stdin   string
@@ -85,9 +88,43 @@ func TestUsersCommand(t *testing.T) {
 		t.Fatalf("users = %+v, want alice (operator of default) and root (platform admin)", users)
 	}
 
+	// Each change is audited as over HTTP, by the command line's actor; the
+	// failed commands wrote nothing (Backfill writes no entry of its own).
+	var entries []models.AuditEntry
+	if err := db.Order("id").Find(&entries).Error; err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Action, ResourceType, ResourceID, PrincipalID, UserID, Role, TenantID, RequestID string
+		Details                                                                          map[string]any
+	}
+	var got []row
+	for _, e := range entries {
+		got = append(got, row{e.Action, e.ResourceType, e.ResourceID, e.PrincipalID, e.UserID, e.Role, e.TenantID, e.RequestID, e.Details})
+	}
+	alice, root := users[0].ID, users[1].ID
+	want := []row{
+		{"user.create", "user", alice, "cli:ops", "", "", "", "cli:users create", map[string]any{"username": "alice", "role": "operator", "tenant_id": "default"}},
+		{"user.create", "user", root, "cli:ops", "", "", "", "cli:users create", map[string]any{"username": "root", "role": "admin", "tenant_id": nil}},
+		{"user.password.reset", "user", alice, "cli:ops", "", "", "", "cli:users set-password", map[string]any{"username": "alice"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit entries (-want +got):\n%s", diff)
+	}
+
 	// The account works on a server over the same database.
 	srv := testenv.StartConfig(t, cliServerConfig(t, env))
 	srv.Login(t, "alice", "another-pass")
+}
+
+func TestCLIActor(t *testing.T) {
+	for _, tt := range []struct{ user, want string }{{"", "cli"}, {"  ", "cli"}, {"ops", "cli:ops"}, {" ops\n", "cli:ops"}} {
+		got := cliActor(func(k string) string { return map[string]string{"USER": tt.user}[k] }, "users create")
+		want := audit.Actor{PrincipalID: tt.want, Username: tt.want, RequestID: "cli:users create"}
+		if got != want {
+			t.Errorf("USER=%q: actor %+v, want %+v", tt.user, got, want)
+		}
+	}
 }
 
 func TestKeysCommand(t *testing.T) {

@@ -123,8 +123,9 @@ func (u *Users) account(ctx context.Context, username string) (models.User, erro
 // Create adds an account bound to tenant, which must exist; tenant "" makes a
 // platform principal, which only the admin role may be. The password must be
 // 8–72 bytes; every invalid field is named in one 422; a taken username is a
-// 409 state.conflict. It writes no audit entry (the CLI's bootstrap path;
-// the API uses Service.CreateUser).
+// 409 state.conflict. It writes no audit entry, so it is for test fixtures:
+// a change by a person (the users routes, the `users` subcommand) goes
+// through Service.CreateUser, which audits it.
 func (u *Users) Create(ctx context.Context, username, password string, role Role, tenant string) (User, error) {
 	name := NormalizeUsername(username)
 	if f := newUserFields(name, password, role, tenant); len(f) > 0 {
@@ -142,7 +143,9 @@ func (u *Users) Create(ctx context.Context, username, password string, role Role
 }
 
 // SetPassword replaces the password of an account. Tokens issued before the
-// change stop verifying (see Service.Verify).
+// change stop verifying (see Service.Verify). It writes no audit entry, so it
+// is for test fixtures: a reset by a person goes through
+// Service.ResetPassword, which audits it.
 func (u *Users) SetPassword(ctx context.Context, username, password string) error {
 	if err := checkNewPassword(password); err != nil {
 		return err
