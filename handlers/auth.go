@@ -63,9 +63,14 @@ type MeResponse struct {
 	// PrincipalID is the caller's stable id across kinds of credential; the
 	// audit trail and idempotency keys are scoped by it.
 	PrincipalID string `json:"principal_id" example:"user:0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
-	UserID      string `json:"user_id" format:"uuid" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
-	Username    string `json:"username" example:"admin"`
-	Role        string `json:"role" enums:"admin,operator,developer,observer" example:"admin"`
+	// KeyID is the API key the caller authenticated with (its principal_id
+	// is "key:" and this id); absent for a user's token.
+	KeyID string `json:"key_id,omitempty" format:"uuid" example:"5d1c7a3e-9b2f-4e8a-8c6d-1f0e2b3a4c5d"`
+	// UserID is the account: the user of a token, or the user who created
+	// the API key (whose username this is, too).
+	UserID   string `json:"user_id" format:"uuid" example:"0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11"`
+	Username string `json:"username" example:"admin"`
+	Role     string `json:"role" enums:"admin,operator,developer,observer" example:"admin"`
 	// TenantID is the tenant the caller acts in; null for a platform
 	// principal (an admin bound to no tenant).
 	TenantID    *string   `json:"tenant_id" example:"default" extensions:"x-nullable"`
@@ -192,7 +197,7 @@ func (h *Auth) ChangePassword(c *gin.Context) {
 //
 //	@Summary		Who am I
 //	@ID			getCurrentUser
-//	@Description	The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token.
+//	@Description	The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token. Called with an API key, key_id is the key's id and user_id and username name the account that created it; key_id is absent for a user's token.
 //	@Tags			auth
 //	@Produce		json
 //	@Security		BearerAuth
@@ -205,7 +210,7 @@ func (h *Auth) ChangePassword(c *gin.Context) {
 func (h *Auth) Me(c *gin.Context) {
 	id, _ := middleware.IdentityFrom(c)
 	me := MeResponse{
-		PrincipalID: id.PrincipalID, UserID: id.UserID, Username: id.Username, Role: string(id.Role),
+		PrincipalID: id.PrincipalID, KeyID: id.KeyID, UserID: id.UserID, Username: id.Username, Role: string(id.Role),
 		Permissions: permissionNames(id.Permissions()), ExpiresAt: id.ExpiresAt.UTC(),
 	}
 	if !id.Platform() {

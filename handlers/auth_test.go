@@ -73,6 +73,9 @@ func TestLoginAnswers(t *testing.T) {
 			if me["username"] != role || me["role"] != role {
 				t.Errorf("/auth/me = %v", me)
 			}
+			if k, ok := me["key_id"]; ok {
+				t.Errorf("/auth/me of a user's token has key_id %v, want none", k)
+			}
 		})
 	}
 }

@@ -108,7 +108,8 @@ func TestKeyLifeCycle(t *testing.T) {
 
 	for _, header := range []string{"", "X-API-Key"} {
 		m := me(t, srv.Client, k.Secret, header).WantStatus(t, http.StatusOK).Map(t)
-		if m["principal_id"] != "key:"+k.ID || m["role"] != "developer" || m["tenant_id"] != "default" || m["user_id"] != row.CreatedBy {
+		if m["principal_id"] != "key:"+k.ID || m["key_id"] != k.ID || m["role"] != "developer" || m["tenant_id"] != "default" ||
+			m["user_id"] != row.CreatedBy || m["username"] != "operator" {
 			t.Errorf("/auth/me with the key in %q = %v", header, m)
 		}
 	}
@@ -215,7 +216,7 @@ func TestKeyCreateRules(t *testing.T) {
 		t.Errorf("platform key tenant = %v, want null", *platform.TenantID)
 	}
 	m := me(t, srv.Client, platform.Secret, "").WantStatus(t, http.StatusOK).Map(t)
-	if m["tenant_id"] != nil || m["role"] != "admin" {
+	if m["tenant_id"] != nil || m["role"] != "admin" || m["key_id"] != platform.ID {
 		t.Errorf("platform key /auth/me = %v", m)
 	}
 	for name, body := range map[string]map[string]any{

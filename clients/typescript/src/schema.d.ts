@@ -183,7 +183,7 @@ export interface paths {
         };
         /**
          * Who am I
-         * @description The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token.
+         * @description The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token. Called with an API key, key_id is the key's id and user_id and username name the account that created it; key_id is absent for a user's token.
          */
         get: operations["getCurrentUser"];
         put?: never;
@@ -1691,6 +1691,13 @@ export interface components {
              */
             readonly expires_at: string;
             /**
+             * Format: uuid
+             * @description KeyID is the API key the caller authenticated with (its principal_id
+             *     is "key:" and this id); absent for a user's token.
+             * @example 5d1c7a3e-9b2f-4e8a-8c6d-1f0e2b3a4c5d
+             */
+            readonly key_id?: string;
+            /**
              * @example [
              *       "system.admin",
              *       "metrics.view"
@@ -1716,6 +1723,8 @@ export interface components {
             readonly tenant_id: string | null;
             /**
              * Format: uuid
+             * @description UserID is the account: the user of a token, or the user who created
+             *     the API key (whose username this is, too).
              * @example 0b9e3f8e-4c1a-4f43-9d39-4f8d8e0f3a11
              */
             readonly user_id: string;
