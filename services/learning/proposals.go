@@ -15,6 +15,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 	"github.com/golden-architecture/control-plane/services/llmcheck"
+	"github.com/golden-architecture/control-plane/services/tenantrow"
 	"github.com/golden-architecture/control-plane/services/work"
 )
 
@@ -361,22 +362,7 @@ func currentVersions(db *gorm.DB, tenant, role string) (map[string]int, error) {
 }
 
 func findPrompt(db *gorm.DB, tenant, id string) (models.AgentPrompt, error) {
-	var row models.AgentPrompt
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		return row, proposalNotFound(id)
-	}
-	q := db.Where("id = ?", id)
-	if tenant != "" {
-		q = q.Where("tenant_id = ?", tenant)
-	}
-	err := q.Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return row, proposalNotFound(id)
-	}
-	if err != nil {
-		return row, fmt.Errorf("learning: read proposal %s: %w", id, err)
-	}
-	return row, nil
+	return tenantrow.Find[models.AgentPrompt](db, tenant, id, proposalNotFound)
 }
 
 func proposalNotFound(id string) error {
@@ -408,10 +394,7 @@ func (s *Service) ListPrompts(ctx context.Context, f PromptFilter) (cursor.Page[
 	if err := fe.Err(); err != nil {
 		return cursor.Page[Prompt]{}, err
 	}
-	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) {
-		_, err := uuid.Parse(id)
-		return id, err == nil && len(id) == 36
-	})
+	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, tenantrow.ValidUUID(id) })
 	if err != nil {
 		return cursor.Page[Prompt]{}, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
 	"github.com/golden-architecture/control-plane/services/llmcheck"
+	"github.com/golden-architecture/control-plane/services/tenantrow"
 	"github.com/golden-architecture/control-plane/services/work"
 )
 
@@ -169,7 +170,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput)
 	if !(quorum > 0 && quorum <= 1) {
 		f.Add("quorum", "must be greater than 0 and at most 1")
 	}
-	if !validUUID(in.TaskID) {
+	if !tenantrow.ValidUUID(in.TaskID) {
 		f.Add("task_id", "must be a task id (a UUID)")
 	}
 	if len(in.Agents) == 0 || len(in.Agents) > MaxAgents {
@@ -303,25 +304,10 @@ func (s *Service) Get(ctx context.Context, tenant, id string) (Review, error) {
 }
 
 func findReview(db *gorm.DB, tenant, id string, lock bool) (models.Review, error) {
-	var row models.Review
-	if !validUUID(id) {
-		return row, reviewNotFound(id)
-	}
-	q := db.Where("id = ?", id)
 	if lock {
-		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+		db = db.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
-	if tenant != "" {
-		q = q.Where("tenant_id = ?", tenant)
-	}
-	err := q.Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return row, reviewNotFound(id)
-	}
-	if err != nil {
-		return row, fmt.Errorf("review: read %s: %w", id, err)
-	}
-	return row, nil
+	return tenantrow.Find[models.Review](db, tenant, id, reviewNotFound)
 }
 
 func reviewNotFound(id string) error { return errs.Newf(errs.CodeNotFound, "review %q not found", id) }
@@ -356,7 +342,7 @@ type Filter struct {
 // votes (one query for the page's votes).
 func (s *Service) List(ctx context.Context, f Filter) (cursor.Page[Review], error) {
 	var fe fieldErrors
-	if f.TaskID != "" && !validUUID(f.TaskID) {
+	if f.TaskID != "" && !tenantrow.ValidUUID(f.TaskID) {
 		fe.Add("task_id", "must be a task id (a UUID)")
 	}
 	switch f.Status {
@@ -367,7 +353,7 @@ func (s *Service) List(ctx context.Context, f Filter) (cursor.Page[Review], erro
 	if err := fe.Err(); err != nil {
 		return cursor.Page[Review]{}, err
 	}
-	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, validUUID(id) })
+	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, tenantrow.ValidUUID(id) })
 	if err != nil {
 		return cursor.Page[Review]{}, err
 	}
@@ -396,11 +382,4 @@ func (s *Service) List(ctx context.Context, f Filter) (cursor.Page[Review], erro
 	}
 	return cursor.Cut(keys, rows, func(r models.Review) (time.Time, string) { return r.CreatedAt, r.ID },
 		func(r models.Review) Review { return reviewOf(r, votes[r.ID]) }), nil
-}
-
-// validUUID reports whether id can name a task or a session (PostgreSQL
-// compares the column as a uuid, so anything else must not reach it).
-func validUUID(id string) bool {
-	_, err := uuid.Parse(id)
-	return err == nil && len(id) == 36
 }

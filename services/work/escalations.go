@@ -2,7 +2,6 @@ package work
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/tenantrow"
 )
 
 // The audit actions of escalations.
@@ -267,18 +267,7 @@ func (s *Service) GetEscalation(ctx context.Context, tenant, id string) (Escalat
 }
 
 func findEscalation(db *gorm.DB, tenant, id string) (models.Escalation, error) {
-	var row models.Escalation
-	if !validUUID(id) {
-		return row, escalationNotFound(id)
-	}
-	err := inTenant(db, tenant).Where("id = ?", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return row, escalationNotFound(id)
-	}
-	if err != nil {
-		return row, fmt.Errorf("work: read escalation %s: %w", id, err)
-	}
-	return row, nil
+	return tenantrow.Find[models.Escalation](db, tenant, id, escalationNotFound)
 }
 
 func escalationNotFound(id string) error {
@@ -303,13 +292,13 @@ func (s *Service) ListEscalations(ctx context.Context, f EscalationFilter) (curs
 	if f.PatternType != "" && !slices.Contains(PatternTypes, f.PatternType) {
 		fe.Add("pattern_type", "must be one of: skill_gap, agent_conflict, process_issue")
 	}
-	if f.TaskID != "" && !validUUID(f.TaskID) {
+	if f.TaskID != "" && !tenantrow.ValidUUID(f.TaskID) {
 		fe.Add("task_id", "must be a task id (a UUID)")
 	}
 	if err := fe.Err(); err != nil {
 		return cursor.Page[Escalation]{}, err
 	}
-	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, validUUID(id) })
+	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, tenantrow.ValidUUID(id) })
 	if err != nil {
 		return cursor.Page[Escalation]{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/cursor"
 	"github.com/golden-architecture/control-plane/services/errs"
+	"github.com/golden-architecture/control-plane/services/tenantrow"
 )
 
 // The audit actions of tasks.
@@ -162,18 +163,7 @@ func (s *Service) GetTask(ctx context.Context, tenant, id string) (Task, error) 
 }
 
 func (s *Service) findTask(db *gorm.DB, tenant, id string) (models.Task, error) {
-	var row models.Task
-	if !validUUID(id) {
-		return row, taskNotFound(id)
-	}
-	err := inTenant(db, tenant).Where("id = ? AND deleted_at IS NULL", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return row, taskNotFound(id)
-	}
-	if err != nil {
-		return row, fmt.Errorf("work: read task %s: %w", id, err)
-	}
-	return row, nil
+	return tenantrow.Find[models.Task](db.Where("deleted_at IS NULL"), tenant, id, taskNotFound)
 }
 
 // lockTask reads a task and locks its row until tx ends (PostgreSQL: FOR
@@ -211,7 +201,7 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter) (cursor.Page[Task
 	if err := fe.Err(); err != nil {
 		return cursor.Page[Task]{}, err
 	}
-	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, validUUID(id) })
+	keys, err := cursor.Parse(f.Cursor, f.Limit, func(id string) (any, bool) { return id, tenantrow.ValidUUID(id) })
 	if err != nil {
 		return cursor.Page[Task]{}, err
 	}

@@ -21,7 +21,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
@@ -108,13 +107,6 @@ func (f *fieldErrors) metadata(field string, m map[string]any) {
 	case len(b) > MaxMetadataBytes:
 		f.Add(field, fmt.Sprintf("must be at most %d bytes as JSON (is %d)", MaxMetadataBytes, len(b)))
 	}
-}
-
-// validUUID reports whether id can name a task or an escalation (PostgreSQL
-// compares the column as a uuid, so anything else must not reach it).
-func validUUID(id string) bool {
-	_, err := uuid.Parse(id)
-	return err == nil && len(id) == 36
 }
 
 // inTenant limits q to tenant unless it is "" (a platform principal).
