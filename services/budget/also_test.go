@@ -3,12 +3,16 @@ package budget_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/budget"
+	"github.com/golden-architecture/control-plane/services/errs"
 )
 
 // mark is what the tests' Also hooks write: an audit entry naming the
@@ -74,6 +78,67 @@ func TestReserveBatchAlsoDuplicate(t *testing.T) {
 	}
 	if s := f.state(t, "t1", "p1"); s.Reserved != 400 || s.PendingReservations != 2 {
 		t.Errorf("state = %+v, want 400 reserved by 2 reservations", s)
+	}
+}
+
+// callRow is a request's Row: a gateway call row naming its reservation,
+// under key (nil for none).
+func callRow(key *string) func(string) any {
+	return func(reservationID string) any {
+		id := uuid.NewString()
+		return &models.LLMCall{ID: id, TenantID: "t1", ProjectID: "p1", PrincipalID: operator.PrincipalID, IdempotencyKey: key,
+			RequestHash: "h", Model: "m", Provider: "openai", Status: "pending", ReservationID: &reservationID, CreatedAt: time.Now().UTC()}
+	}
+}
+
+// The Rows of a batch's approved requests are stored with their
+// reservations in one INSERT; a refused request's Row is not called. A row
+// that collides on a unique key fails only its own request: the batch is
+// served again call by call.
+func TestReserveBatchRows(t *testing.T) {
+	f := newFixture(t)
+	var inserts atomic.Int64
+	if err := f.db.Callback().Create().Before("gorm:create").Register("test:count_calls", func(d *gorm.DB) {
+		if d.Statement.Table == "llm_calls" {
+			inserts.Add(1)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ins := []budget.RequestInput{req(100), req(1_000_000), req(200), req(300)}
+	for i := range ins {
+		ins[i].Row = callRow(nil)
+	}
+	approved, errsOut := f.svc.ReserveBatch(context.Background(), operator, ins)
+	if errsOut[0] != nil || errsOut[2] != nil || errsOut[3] != nil || !errs.Is(errsOut[1], errs.CodeBudgetInsufficient) {
+		t.Fatalf("errors = %v; want approved, refused, approved, approved", errsOut)
+	}
+	if n := inserts.Load(); n != 1 {
+		t.Errorf("INSERTs into llm_calls = %d, want 1 for the batch", n)
+	}
+	for _, i := range []int{0, 2, 3} {
+		if n := f.count(t, &models.LLMCall{}, "reservation_id = ?", approved[i].ReservationID); n != 1 {
+			t.Errorf("rows of request %d = %d, want 1", i, n)
+		}
+	}
+	if n := f.count(t, &models.LLMCall{}, "1 = 1"); n != 3 {
+		t.Errorf("rows = %d, want 3 (none for the refused request)", n)
+	}
+
+	key := "same"
+	first, dup, third := req(10), req(20), req(30)
+	first.Row, dup.Row, third.Row = callRow(&key), callRow(&key), callRow(nil)
+	approved, errsOut = f.svc.ReserveBatch(context.Background(), operator, []budget.RequestInput{first, dup, third})
+	if errsOut[0] != nil || errsOut[2] != nil || !errors.Is(errsOut[1], gorm.ErrDuplicatedKey) {
+		t.Fatalf("errors = %v; want approved, duplicate, approved", errsOut)
+	}
+	for _, i := range []int{0, 2} {
+		if n := f.count(t, &models.LLMCall{}, "reservation_id = ?", approved[i].ReservationID); n != 1 {
+			t.Errorf("rows of request %d = %d, want 1", i, n)
+		}
+	}
+	if s := f.state(t, "t1", "p1"); s.Reserved != 640 || s.PendingReservations != 5 {
+		t.Errorf("state = %+v, want 640 reserved by 5 reservations", s)
 	}
 }
 

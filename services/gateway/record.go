@@ -142,9 +142,9 @@ func (s *Service) reserve(ctx context.Context, actor audit.Actor, in ChatInput, 
 	a, err := s.o.Budget.Request(rctx, actor, budget.RequestInput{
 		TenantID: in.TenantID, ProjectID: in.ProjectID, TaskID: "llm:" + rec.id, Model: c.model.Name,
 		Purpose: "LLM gateway chat completion", EstimatedTokens: c.estimate(),
-		Also: func(tx *gorm.DB, reservationID string) error {
+		Row: func(reservationID string) any {
 			row.ReservationID = &reservationID
-			return tx.Create(&row).Error
+			return &row
 		},
 	})
 	endSpan(span, err)

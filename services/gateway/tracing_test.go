@@ -32,7 +32,7 @@ const (
 )
 
 // fakeBudget approves every reservation and counts the steps; the callers'
-// Also hooks run in a transaction of db, as the budget service runs them.
+// Rows and Also hooks are stored in db, as the budget service stores them.
 type fakeBudget struct {
 	db                         *gorm.DB
 	mu                         sync.Mutex
@@ -44,8 +44,8 @@ func (b *fakeBudget) Request(_ context.Context, _ audit.Actor, in budget.Request
 	defer b.mu.Unlock()
 	b.requests++
 	a := budget.Approval{ReservationID: uuid.NewString()}
-	if in.Also != nil {
-		return a, b.db.Transaction(func(tx *gorm.DB) error { return in.Also(tx, a.ReservationID) })
+	if in.Row != nil {
+		return a, b.db.Create(in.Row(a.ReservationID)).Error
 	}
 	return a, nil
 }
