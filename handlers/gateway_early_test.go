@@ -69,12 +69,7 @@ func TestGatewayEarlyStart(t *testing.T) {
 			release := s.lockBudget(t, "default", "default")
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.HTTP.URL+"/api/v1/chat/completions",
-				strings.NewReader(chatBody(100, `,"stream":true`)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+s.admin)
+			req := s.streamRequest(t, ctx, 100)
 			type answer struct {
 				resp *http.Response
 				err  error

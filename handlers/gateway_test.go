@@ -79,6 +79,19 @@ func (s *gatewayServer) calls(t *testing.T) []models.LLMCall {
 	return rows
 }
 
+// streamRequest is a streamed call of the admin's with maxTokens, bound to
+// ctx, for tests that read the raw server-sent events.
+func (s *gatewayServer) streamRequest(t *testing.T, ctx context.Context, maxTokens int) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.HTTP.URL+"/api/v1/chat/completions",
+		strings.NewReader(chatBody(maxTokens, `,"stream":true`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.admin)
+	return req
+}
+
 func (s *gatewayServer) setLimit(t *testing.T, tenant, project string, total int) {
 	t.Helper()
 	s.Send(t, testenv.Request{Method: http.MethodPut, Path: "/api/v1/budget/limits", Token: s.admin,
@@ -200,13 +213,7 @@ func TestGatewayStreamEndsBeforeItsCommit(t *testing.T) {
 	// A stream that waited for its commit would never end here: give up.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.HTTP.URL+"/api/v1/chat/completions",
-		strings.NewReader(chatBody(100, `,"stream":true`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.admin)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(s.streamRequest(t, ctx, 100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,13 +438,7 @@ func TestGatewayDisconnectMidStream(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.HTTP.URL+"/api/v1/chat/completions",
-		strings.NewReader(chatBody(2000, `,"stream":true`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.admin)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(s.streamRequest(t, ctx, 2000))
 	if err != nil {
 		t.Fatal(err)
 	}
