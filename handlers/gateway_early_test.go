@@ -175,3 +175,86 @@ func TestGatewayEarlyStartRefused(t *testing.T) {
 		t.Errorf("breaker = %q; want closed", st)
 	}
 }
+
+// Across replicas: replica a saw the budget with room, replica b spends it,
+// and a's next call starts early on its stale view. The reservation is
+// refused on the shared budget (409, nothing stored or reserved, never over
+// the limit) and the provider call a started is cancelled. On PostgreSQL
+// the replicas are two server processes; on SQLite two servers in this
+// process on one database file.
+func TestGatewayEarlyStartAcrossReplicas(t *testing.T) {
+	fake := testenv.NewFakeOpenAI(t)
+	fake.Set(func(f *testenv.FakeOpenAI) { f.PromptTokens, f.CompletionTokens = 10, 100 }) // = the estimate, 110
+	env := testenv.New(t, "RATE_LIMITS_ENABLED", "false", "LLM_MODELS", testenv.FakeModels, "OPENAI_BASE_URL", fake.URL()+"/v1")
+	a := env.Start(t)
+	var b *testenv.Client
+	if env.DatabaseURL != "" {
+		vars := map[string]string{"LOG_LEVEL": "warn"}
+		for _, name := range []string{"DATABASE_URL", "JWT_SECRET", "SEED_DEMO_USERS", "BCRYPT_COST", "RATE_LIMITS_ENABLED",
+			"LLM_MODELS", "OPENAI_BASE_URL", "REDIS_KEY_PREFIX"} {
+			vars[name] = env.Vars[name]
+		}
+		b = testenv.NewClient(testenv.Launch(t, testenv.BuildBinary(t), testenv.ProcessOptions{Env: vars}).BaseURL)
+	} else {
+		b = env.Start(t).Client
+	}
+	t.Cleanup(func() { a.App.Settled(); checkBudgetLedger(t, a.App.DB().DB) })
+	admin := a.Token(t, "admin")
+	call := func(c *testenv.Client, maxTokens int) *testenv.Response {
+		t.Helper()
+		r, err := c.SendErr(testenv.Request{Method: http.MethodPost, Path: "/api/v1/chat/completions", Token: admin,
+			Body: chatBody(maxTokens, ""), Header: map[string]string{"X-Project-ID": "shared"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a.Send(t, testenv.Request{Method: http.MethodPut, Path: "/api/v1/budget/limits", Token: admin,
+		Body: map[string]any{"tenant_id": "default", "project_id": "shared", "total_limit": 1000}}).WantStatus(t, http.StatusOK)
+	call(a.Client, 100).WantStatus(t, http.StatusOK) // a sees 890 left
+	fake.Set(func(f *testenv.FakeOpenAI) { f.CompletionTokens = 870 })
+	call(b, 870).WantStatus(t, http.StatusOK) // b uses 880 and leaves 10, within a's 2 s view
+
+	// a's view is still fresh and says 890: its call starts early. The
+	// reservation waits for the budget row until the provider has the call.
+	fake.Set(func(f *testenv.FakeOpenAI) { f.Delay = 5 * time.Second })
+	tx := a.App.DB().DB.Begin()
+	t.Cleanup(func() { tx.Rollback() })
+	if err := tx.Exec("UPDATE budget_limits SET total_limit = total_limit WHERE tenant_id = ? AND project_id = ?", "default", "shared").Error; err != nil {
+		t.Fatal(err)
+	}
+	refused := make(chan *testenv.Response, 1)
+	go func() {
+		r, err := a.SendErr(testenv.Request{Method: http.MethodPost, Path: "/api/v1/chat/completions", Token: admin,
+			Body: chatBody(100, ""), Header: map[string]string{"X-Project-ID": "shared"}})
+		if err != nil {
+			t.Error(err)
+		}
+		refused <- r
+	}()
+	testenv.Wait(t, 5*time.Second, "a's provider call started early", func() bool { return fake.Calls() == 3 })
+	tx.Rollback()
+	r := <-refused
+	if r == nil {
+		t.FailNow()
+	}
+	if e := r.WantError(t, http.StatusConflict, "budget.insufficient"); e.Details["available"] != float64(10) {
+		t.Errorf("details = %v; want 10 available", e.Details)
+	}
+	testenv.Wait(t, 5*time.Second, "the early provider call cancelled", func() bool { return fake.Cancelled() == 1 })
+	if n := earlyStarts(t, a.App.Registry(), "refused"); n != 1 {
+		t.Errorf("refused early starts on a = %v, want 1", n)
+	}
+	var limit models.BudgetLimit
+	if err := a.App.DB().DB.Where("tenant_id = ? AND project_id = ?", "default", "shared").Take(&limit).Error; err != nil {
+		t.Fatal(err)
+	}
+	if limit.Used != 990 || limit.Reserved != 0 {
+		t.Errorf("budget = used %d, reserved %d; want 990, 0", limit.Used, limit.Reserved)
+	}
+	var calls int64
+	a.App.DB().DB.Model(&models.LLMCall{}).Where("project_id = ?", "shared").Count(&calls)
+	if calls != 2 {
+		t.Errorf("stored calls = %d, want 2 (none for the refused one)", calls)
+	}
+}
