@@ -73,9 +73,11 @@ type MeResponse struct {
 	Role     string `json:"role" enums:"admin,operator,developer,observer" example:"admin"`
 	// TenantID is the tenant the caller acts in; null for a platform
 	// principal (an admin bound to no tenant).
-	TenantID    *string   `json:"tenant_id" example:"default" extensions:"x-nullable"`
-	Permissions []string  `json:"permissions" example:"system.admin,metrics.view"`
-	ExpiresAt   time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z" format:"date-time"`
+	TenantID    *string  `json:"tenant_id" example:"default" extensions:"x-nullable"`
+	Permissions []string `json:"permissions" example:"system.admin,metrics.view"`
+	// ExpiresAt is when the credential stops working: the token's expiry,
+	// or the API key's; null for a key that never expires.
+	ExpiresAt *time.Time `json:"expires_at" example:"2026-01-02T16:04:05Z" format:"date-time" extensions:"x-nullable"`
 } // @name CurrentUser
 
 // Register implements Resource: logout and me, under the caller's role limit.
@@ -197,7 +199,7 @@ func (h *Auth) ChangePassword(c *gin.Context) {
 //
 //	@Summary		Who am I
 //	@ID			getCurrentUser
-//	@Description	The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token. Called with an API key, key_id is the key's id and user_id and username name the account that created it; key_id is absent for a user's token.
+//	@Description	The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token. Called with an API key, key_id is the key's id and user_id and username name the account that created it; key_id is absent for a user's token. expires_at is when the token or key stops working, null for a key that never expires.
 //	@Tags			auth
 //	@Produce		json
 //	@Security		BearerAuth
@@ -211,7 +213,11 @@ func (h *Auth) Me(c *gin.Context) {
 	id, _ := middleware.IdentityFrom(c)
 	me := MeResponse{
 		PrincipalID: id.PrincipalID, KeyID: id.KeyID, UserID: id.UserID, Username: id.Username, Role: string(id.Role),
-		Permissions: permissionNames(id.Permissions()), ExpiresAt: id.ExpiresAt.UTC(),
+		Permissions: permissionNames(id.Permissions()),
+	}
+	if !id.ExpiresAt.IsZero() {
+		at := id.ExpiresAt.UTC()
+		me.ExpiresAt = &at
 	}
 	if !id.Platform() {
 		me.TenantID = &id.TenantID

@@ -30,6 +30,7 @@ type keyCreated struct {
 	RevokedAt         *string `json:"revoked_at"`
 	RotatedAt         *string `json:"rotated_at"`
 	PreviousExpiresAt *string `json:"previous_expires_at"`
+	ExpiresAt         *string `json:"expires_at"`
 	LastUsedAt        *string `json:"last_used_at"`
 	Secret            string  `json:"secret"`
 }
@@ -109,7 +110,7 @@ func TestKeyLifeCycle(t *testing.T) {
 	for _, header := range []string{"", "X-API-Key"} {
 		m := me(t, srv.Client, k.Secret, header).WantStatus(t, http.StatusOK).Map(t)
 		if m["principal_id"] != "key:"+k.ID || m["key_id"] != k.ID || m["role"] != "developer" || m["tenant_id"] != "default" ||
-			m["user_id"] != row.CreatedBy || m["username"] != "operator" {
+			m["user_id"] != row.CreatedBy || m["username"] != "operator" || m["expires_at"] != nil {
 			t.Errorf("/auth/me with the key in %q = %v", header, m)
 		}
 	}
@@ -237,6 +238,9 @@ func TestKeyCreateRules(t *testing.T) {
 	// A key that expired is refused.
 	expiring := createKey(t, srv.Client, admin, map[string]any{"name": "short", "role": "observer", "tenant_id": "default",
 		"expires_at": time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)})
+	if m := me(t, srv.Client, expiring.Secret, "").WantStatus(t, http.StatusOK).Map(t); expiring.ExpiresAt == nil || m["expires_at"] != *expiring.ExpiresAt {
+		t.Errorf("/auth/me expires_at = %v, want the key's %v", m["expires_at"], expiring.ExpiresAt)
+	}
 	testenv.Wait(t, 10*time.Second, "the key to expire", func() bool {
 		return me(t, srv.Client, expiring.Secret, "").Status == http.StatusUnauthorized
 	})

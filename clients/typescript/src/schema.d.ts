@@ -183,7 +183,7 @@ export interface paths {
         };
         /**
          * Who am I
-         * @description The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token. Called with an API key, key_id is the key's id and user_id and username name the account that created it; key_id is absent for a user's token.
+         * @description The caller's username, current role and the permissions it grants, and its tenant (null for a platform principal), all read from the account, not from the token. Called with an API key, key_id is the key's id and user_id and username name the account that created it; key_id is absent for a user's token. expires_at is when the token or key stops working, null for a key that never expires.
          */
         get: operations["getCurrentUser"];
         put?: never;
@@ -1687,9 +1687,11 @@ export interface components {
         CurrentUser: {
             /**
              * Format: date-time
+             * @description ExpiresAt is when the credential stops working: the token's expiry,
+             *     or the API key's; null for a key that never expires.
              * @example 2026-01-02T16:04:05Z
              */
-            readonly expires_at: string;
+            readonly expires_at: string | null;
             /**
              * Format: uuid
              * @description KeyID is the API key the caller authenticated with (its principal_id
