@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/golden-architecture/control-plane/internal/metrictest"
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/breaker"
@@ -19,23 +20,7 @@ import (
 // earlyStarts reads llm_early_starts_total{outcome}.
 func earlyStarts(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "llm_early_starts_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() == outcome {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return metrictest.Value(t, reg, "llm_early_starts_total", map[string]string{"outcome": outcome})
 }
 
 // lockBudget holds the budget row in a transaction until release: a

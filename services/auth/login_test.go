@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/golden-architecture/control-plane/internal/metrictest"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/platform/kv"
 	"github.com/golden-architecture/control-plane/services/audit"
@@ -78,34 +79,12 @@ func TestLogin(t *testing.T) {
 			t.Errorf("401 messages differ: %q", messages)
 		}
 	}
-	if got := counter(t, f.reg, "success"); got != 2 {
+	if got := metrictest.Value(t, f.reg, "auth_logins_total", map[string]string{"result": "success"}); got != 2 {
 		t.Errorf(`auth_logins_total{result="success"} = %v, want 2`, got)
 	}
-	if got := counter(t, f.reg, "fail"); got != 4 {
+	if got := metrictest.Value(t, f.reg, "auth_logins_total", map[string]string{"result": "fail"}); got != 4 {
 		t.Errorf(`auth_logins_total{result="fail"} = %v, want 4`, got)
 	}
-}
-
-func counter(t *testing.T, reg *prometheus.Registry, result string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "auth_logins_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == result {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("auth_logins_total{result=%q} not registered", result)
-	return 0
 }
 
 // attempt logs in and reduces the answer to a code ("ok" on success) and,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/golden-architecture/control-plane/internal/metrictest"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/budget"
 	"github.com/golden-architecture/control-plane/services/errs"
@@ -66,7 +67,7 @@ func (f *fixture) histogram(t testing.TB, name string, labels map[string]string)
 			continue
 		}
 		for _, m := range fam.GetMetric() {
-			if hasLabels(m, labels) {
+			if metrictest.Has(m, labels) {
 				return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
 			}
 		}

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/internal/dbtest"
+	"github.com/golden-architecture/control-plane/internal/metrictest"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/budget"
@@ -134,34 +134,7 @@ func (f *fixture) count(t testing.TB, model any, where string, args ...any) int6
 // counter reads a counter of the fixture's registry (0 when absent).
 func (f *fixture) counter(t testing.TB, name string, labels map[string]string) float64 {
 	t.Helper()
-	families, err := f.reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, fam := range families {
-		if fam.GetName() != name {
-			continue
-		}
-		for _, m := range fam.GetMetric() {
-			if hasLabels(m, labels) {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-func hasLabels(m *dto.Metric, want map[string]string) bool {
-	got := map[string]string{}
-	for _, l := range m.GetLabel() {
-		got[l.GetName()] = l.GetValue()
-	}
-	for k, v := range want {
-		if got[k] != v {
-			return false
-		}
-	}
-	return true
+	return metrictest.Value(t, f.reg, name, labels)
 }
 
 // req is a valid request input for tenant t1/project p1.

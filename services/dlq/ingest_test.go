@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/golden-architecture/control-plane/internal/metrictest"
 	"github.com/golden-architecture/control-plane/internal/testenv"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/platform/natsbus"
@@ -34,10 +35,10 @@ func TestIngestStoresEachMessageOnce(t *testing.T) {
 		row.ErrorCount != 3 || row.Resolved || row.CreatedAt.IsZero() {
 		t.Errorf("row = %+v; want subject orders.created, data {\"n\":7}, error \"handler timeout\", 3 attempts, unresolved", row)
 	}
-	if got := metricValue(t, f.reg, "dlq_ingested_total"); got != 1000 {
+	if got := metrictest.Value(t, f.reg, "dlq_ingested_total", nil); got != 1000 {
 		t.Errorf("dlq_ingested_total = %v, want 1000", got)
 	}
-	if got := metricValue(t, f.reg, "dlq_unresolved"); got != 1000 {
+	if got := metrictest.Value(t, f.reg, "dlq_unresolved", nil); got != 1000 {
 		t.Errorf("dlq_unresolved = %v, want 1000", got)
 	}
 }
@@ -76,7 +77,7 @@ func TestIngestRedeliveryOfStoredMessageAddsNoRow(t *testing.T) {
 	if kept != 10 {
 		t.Errorf("rows stored before = %d, want the 10 untouched", kept)
 	}
-	if got := metricValue(t, f.reg, "dlq_ingested_total"); got != 20 {
+	if got := metrictest.Value(t, f.reg, "dlq_ingested_total", nil); got != 20 {
 		t.Errorf("dlq_ingested_total = %v, want 20 (redeliveries are not counted)", got)
 	}
 }

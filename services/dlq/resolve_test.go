@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/golden-architecture/control-plane/internal/metrictest"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/dlq"
@@ -76,13 +77,13 @@ func TestResolveWithoutRequeue(t *testing.T) {
 	if entry.UserID != "u-admin" || entry.RequestID != "req-1" || entry.Details["note"] != "handled by hand" || entry.Details["requeue"] != false {
 		t.Errorf("audit entry = %+v; want by u-admin, request req-1, note and requeue=false", entry)
 	}
-	if got := metricValue(t, f.reg, "dlq_resolved_total"); got != 1 {
+	if got := metrictest.Value(t, f.reg, "dlq_resolved_total", nil); got != 1 {
 		t.Errorf("dlq_resolved_total = %v, want 1", got)
 	}
-	if got := metricValue(t, f.reg, "dlq_requeued_total"); got != 0 {
+	if got := metrictest.Value(t, f.reg, "dlq_requeued_total", nil); got != 0 {
 		t.Errorf("dlq_requeued_total = %v, want 0", got)
 	}
-	if got := metricValue(t, f.reg, "dlq_unresolved"); got != 0 {
+	if got := metrictest.Value(t, f.reg, "dlq_unresolved", nil); got != 0 {
 		t.Errorf("dlq_unresolved = %v, want 0", got)
 	}
 
@@ -132,7 +133,7 @@ func TestResolveRequeueCoreNATS(t *testing.T) {
 	if !stored.Resolved || stored.RequeuedAt == nil || stored.RequeueCount != 1 {
 		t.Errorf("stored = %+v; want resolved, requeued once", stored)
 	}
-	if got := metricValue(t, f.reg, "dlq_requeued_total"); got != 1 {
+	if got := metrictest.Value(t, f.reg, "dlq_requeued_total", nil); got != 1 {
 		t.Errorf("dlq_requeued_total = %v, want 1", got)
 	}
 	// The requeued message did not come back into the DLQ.

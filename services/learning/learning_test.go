@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/golden-architecture/control-plane/internal/dbtest"
+	"github.com/golden-architecture/control-plane/internal/metrictest"
 	"github.com/golden-architecture/control-plane/models"
 	"github.com/golden-architecture/control-plane/services/audit"
 	"github.com/golden-architecture/control-plane/services/errs"
@@ -211,35 +212,11 @@ func TestGovernanceDecides(t *testing.T) {
 			if n := f.count(t, "audit_log", "action = ?", learning.ActionProposalCreate); n != int64(accepted) {
 				t.Errorf("%d proposals audited; want %d", n, accepted)
 			}
-			if got := learningCounter(t, f.reg, tc.role, learning.DecisionRefused); got != float64(refused) {
+			if got := metrictest.Value(t, f.reg, "learning_proposals_total", map[string]string{"role": string(tc.role), "decision": learning.DecisionRefused}); got != float64(refused) {
 				t.Errorf("learning_proposals_total refused = %v; want %d", got, refused)
 			}
 		})
 	}
-}
-
-func learningCounter(t *testing.T, reg *prometheus.Registry, role work.AgentRole, decision string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "learning_proposals_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["role"] == string(role) && labels["decision"] == decision {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no learning_proposals_total{role=%s,decision=%s}", role, decision)
-	return 0
 }
 
 // TestGovernanceIsPerTenant: one tenant's proposals use up none of
