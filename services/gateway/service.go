@@ -158,8 +158,8 @@ func New(o Options) (*Service, error) {
 }
 
 // Wait returns once the bookkeeping of every ended stream is done: its
-// commit or release and its call's row, which run after the answer's last
-// byte. Shutdown calls it after the HTTP server stopped, before the
+// commit or release and its call's row, which run beside the answer's end,
+// not before it. Shutdown calls it after the HTTP server stopped, before the
 // database closes; tests call it before reading what a stream stored.
 func (s *Service) Wait() { s.afterAnswer.wait() }
 
