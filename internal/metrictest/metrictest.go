@@ -14,6 +14,17 @@ import (
 // such sample: a vector's label set appears only once it was counted.
 func Value(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string) float64 {
 	t.Helper()
+	m := Sample(t, g, name, labels)
+	if c := m.GetCounter(); c != nil {
+		return c.GetValue()
+	}
+	return m.GetGauge().GetValue() // 0 for a nil sample
+}
+
+// Sample is the sample of name whose labels include labels (nil matches the
+// first), of any metric type; nil when there is none.
+func Sample(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string) *dto.Metric {
+	t.Helper()
 	families, err := g.Gather()
 	if err != nil {
 		t.Fatalf("gather metrics: %v", err)
@@ -23,16 +34,12 @@ func Value(t testing.TB, g prometheus.Gatherer, name string, labels map[string]s
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			if !Has(m, labels) {
-				continue
+			if Has(m, labels) {
+				return m
 			}
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			return m.GetGauge().GetValue()
 		}
 	}
-	return 0
+	return nil
 }
 
 // Has reports whether a sample carries every label of want.

@@ -58,21 +58,8 @@ func wait[T any](t *testing.T, ch <-chan answer[T]) answer[T] {
 // registry.
 func (f *fixture) histogram(t testing.TB, name string, labels map[string]string) (count uint64, sum float64) {
 	t.Helper()
-	families, err := f.reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, fam := range families {
-		if fam.GetName() != name {
-			continue
-		}
-		for _, m := range fam.GetMetric() {
-			if metrictest.Has(m, labels) {
-				return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-			}
-		}
-	}
-	return 0, 0
+	h := metrictest.Sample(t, f.reg, name, labels).GetHistogram()
+	return h.GetSampleCount(), h.GetSampleSum()
 }
 
 // Requests on several budgets that queue while a transaction runs are served
