@@ -243,3 +243,34 @@ func TestGatewayEarlyStartAcrossReplicas(t *testing.T) {
 		t.Errorf("stored calls = %d, want 2 (none for the refused one)", calls)
 	}
 }
+
+// A call with an Idempotency-Key claims its key in the reservation's
+// transaction, so it never starts early: a concurrent retry must not reach
+// the provider. With the view open, the provider is not called while its
+// reservation waits for the budget row.
+func TestGatewayEarlyStartNotForKeyedCalls(t *testing.T) {
+	s := newGatewayServer(t)
+	s.Send(t, testenv.Request{Method: http.MethodPost, Path: "/api/v1/chat/completions", Token: s.admin, Body: chatBody(100, "")}).
+		WantStatus(t, http.StatusOK) // the view is open
+	release := s.lockBudget(t, "default", "default")
+	answered := make(chan *testenv.Response, 1)
+	go func() {
+		r, err := s.SendErr(testenv.Request{Method: http.MethodPost, Path: "/api/v1/chat/completions", Token: s.admin,
+			Body: chatBody(100, ""), Header: map[string]string{"Idempotency-Key": "k1"}})
+		if err != nil {
+			t.Error(err)
+		}
+		answered <- r
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if n := s.fake.Calls(); n != 1 {
+		t.Errorf("provider calls while the keyed call's reservation waits = %d, want 1 (the first call's)", n)
+	}
+	release()
+	if r := <-answered; r != nil {
+		r.WantStatus(t, http.StatusOK)
+	}
+	if n := earlyStarts(t, s.App.Registry(), "reserved") + earlyStarts(t, s.App.Registry(), "refused"); n != 0 {
+		t.Errorf("early starts = %v, want 0", n)
+	}
+}

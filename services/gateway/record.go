@@ -59,7 +59,10 @@ func (s *Service) begin(ctx context.Context, actor audit.Actor, in ChatInput, c 
 		return nil, nil, nil, err
 	}
 	r := &reservation{done: make(chan struct{}), cancel: func(error) {}}
-	if !s.o.EarlyStart || !s.headroom.reserving(headroomKey{in.TenantID, in.ProjectID}, c.estimate(), s.o.Now()) {
+	// A call with an idempotency key claims it in the reservation's
+	// transaction, so a concurrent retry must not reach the provider first:
+	// it reserves before its provider call.
+	if !s.o.EarlyStart || in.IdempotencyKey != "" || !s.headroom.reserving(headroomKey{in.TenantID, in.ProjectID}, c.estimate(), s.o.Now()) {
 		defer close(r.done)
 		r.rec, r.replay, r.err = s.reserve(ctx, actor, in, c, grant)
 		if r.rec == nil {
@@ -118,7 +121,7 @@ func (s *Service) reserve(ctx context.Context, actor audit.Actor, in ChatInput, 
 		available int64
 		known     bool
 	}
-	if s.o.EarlyStart { // begin counted this reservation as running
+	if s.o.EarlyStart && in.IdempotencyKey == "" { // begin counted this reservation as running
 		defer func() {
 			s.headroom.reserved(headroomKey{in.TenantID, in.ProjectID}, c.estimate(), left.available, left.known, s.o.Now())
 		}()
